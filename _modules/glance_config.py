@@ -1,0 +1,939 @@
+"""
+Settings for the glance formula: kolla-style pillar in, one merged dict out.
+
+``map.jinja`` calls :func:`settings` once; templates only print what it returns.
+Everything below the Salt wrappers at the end is a plain function so the unit
+tests can call it without Salt.
+"""
+
+import configparser
+import difflib
+import hashlib
+import io
+import json
+import re
+import urllib.parse
+
+__virtualname__ = "glance_config"
+
+TRUE_WORDS = {"yes", "true", "on", "1", "y"}
+FALSE_WORDS = {"no", "false", "off", "0", "n", ""}
+
+BOOL_KEYS = (
+    "glance_backend_file",
+    "glance_backend_ceph",
+    "glance_backend_swift",
+    "glance_backend_vmware",
+    "glance_backend_s3",
+    "enable_ceph",
+    "external_ceph",
+    "enable_swift",
+    "enable_glance_image_cache",
+    "glance_enable_rolling_upgrade",
+    "glance_enable_property_protection",
+    "glance_enable_interoperable_image_import",
+    "enable_keystone",
+    "vmware_vcenter_insecure",
+    "glance_logging_debug",
+)
+# Keys that default to "derived" (empty string) rather than a fixed bool.
+DERIVED_BOOL_KEYS = ("glance_backend_file", "glance_backend_ceph", "glance_backend_swift")
+
+# kolla 2024.1 default-store priority: vmware > ceph > swift > s3 > file
+STORE_PRIORITY = ("vmware", "rbd", "swift", "s3", "file")
+STORE_FLAGS = {
+    "file": "glance_backend_file",
+    "rbd": "glance_backend_ceph",
+    "swift": "glance_backend_swift",
+    "s3": "glance_backend_s3",
+    "vmware": "glance_backend_vmware",
+}
+STORE_ALIASES = {"ceph": "rbd"}
+
+SECRET_PATTERN = re.compile(r"(password|secret|_key$|^key$)")
+SERVICE_NAME = "glance-api"
+CONFIG_DIR_IN_CONTAINER = "/var/lib/kolla/config_files"
+HASH_LABEL = "glance_formula.config_hash"
+IMAGE_CACHE_DIR = "/var/lib/glance/image-cache"
+IMAGE_CACHE_VOLUME = "glance_image_cache"
+LOG_DIR = "/var/log/kolla/glance"
+NANOSECONDS = 1_000_000_000
+
+
+def __virtual__():
+    return __virtualname__
+
+
+# ---------------------------------------------------------------- coercion
+
+
+class PillarError(ValueError):
+    """A pillar value the formula cannot use; the message names key and fix."""
+
+
+def to_bool(value, key):
+    """'yes'/'no'/'true'/'false'/'on'/'off'/1/0 and real booleans -> bool."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value in (0, 1):
+            return bool(value)
+    elif isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise PillarError(
+        f"glance:{key} is {value!r}, which is not a yes/no value — "
+        'use "yes" or "no" (true/false also work)'
+    )
+
+
+def to_int(value, key, minimum=0):
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < minimum:
+        raise PillarError(
+            f"glance:{key} is {value!r}, which is not a whole number >= {minimum} — "
+            f"set it to digits only, e.g. {key}: {max(minimum, 1)}"
+        )
+    return int(text)
+
+
+def release_tuple(release):
+    match = re.fullmatch(r"(\d{4})\.([12])", str(release).strip())
+    if not match:
+        raise PillarError(
+            f"glance:openstack_release is {release!r} — use the kolla form "
+            "<year>.<1|2>, e.g. openstack_release: '2025.1'"
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def glance_major(release):
+    """2022.2 -> 25 (Zed), 2023.1 -> 26, ... 2026.2 -> 33."""
+    year, half = release_tuple(release)
+    return 25 + (year - 2022) * 2 + (half - 2)
+
+
+def closest_key(key, known):
+    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+# ---------------------------------------------------------------- INI as data
+
+
+def ini_loads(text, source="<text>"):
+    """INI text -> {section: {key: value}}; DEFAULT is an ordinary section."""
+    parser = configparser.ConfigParser(
+        interpolation=None, strict=False, default_section="\x00", delimiters=("=",)
+    )
+    parser.optionxform = str
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as exc:
+        raise PillarError(f"{source} is not a valid INI file: {exc}") from exc
+    return {name: dict(parser.items(name, raw=True)) for name in parser.sections()}
+
+
+def ini_dumps(sections):
+    """{section: {key: value}} -> INI text, DEFAULT first, other sections as given."""
+    out = io.StringIO()
+    ordered = sorted(sections.items(), key=lambda item: item[0] != "DEFAULT")
+    for name, keys in ordered:
+        if not keys:
+            continue
+        out.write(f"[{name}]\n")
+        for key, value in keys.items():
+            out.write(f"{key} = {ini_value(value)}\n")
+        out.write("\n")
+    return out.getvalue()
+
+
+def ini_value(value):
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def merge_ini(base, *overrides):
+    """Later dicts win key by key; sections and keys never repeat."""
+    merged = {name: dict(keys) for name, keys in base.items()}
+    for override in overrides:
+        for name, keys in override.items():
+            merged.setdefault(name, {}).update(keys)
+    return merged
+
+
+def override_paths(custom_dir, minion_id, filename):
+    """kolla's override order for one service INI file (least to most specific)."""
+    if filename == "glance-swift.conf":
+        shared = [f"{custom_dir}/glance-swift.conf"]
+    else:
+        shared = [f"{custom_dir}/global.conf", f"{custom_dir}/glance.conf"]
+    return shared + [
+        f"{custom_dir}/glance/{filename}",
+        f"{custom_dir}/glance/{minion_id}/{filename}",
+    ]
+
+
+def apply_overrides(base, custom_dir, minion_id, filename, read_file):
+    """Merge the operator's override files into ``base``; returns (dict, used paths)."""
+    layers, used = [], []
+    for path in override_paths(custom_dir, minion_id, filename):
+        text = read_file(path)
+        if text is not None:
+            layers.append(ini_loads(text, source=path))
+            used.append(path)
+    return merge_ini(base, *layers), used
+
+
+# ---------------------------------------------------------------- validation
+
+
+def property_rule_errors(text, rule_format, source):
+    """Reasons Glance would refuse this property-protections file (empty: fine)."""
+    errors = []
+    try:
+        rules = ini_loads(text, source=source)
+    except PillarError as exc:
+        return [str(exc)]
+    if not rules:
+        return [f"{source} has no rules — add at least one [<property regex>] section"]
+    for section, ops in rules.items():
+        try:
+            re.compile(section)
+        except re.error as exc:
+            errors.append(f"{source}: section [{section}] is not a valid regex ({exc})")
+        missing = [op for op in ("create", "read", "update", "delete") if op not in ops]
+        if missing:
+            errors.append(
+                f"{source}: section [{section}] lacks {', '.join(missing)} — "
+                "every section needs create, read, update and delete"
+            )
+        for op, value in ops.items():
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            if rule_format == "roles" and "@" in items and "!" in items:
+                errors.append(
+                    f"{source}: [{section}] {op} = {value} mixes '@' (everyone) and "
+                    "'!' (no one) — keep only one of them"
+                )
+            if rule_format == "policies" and len(items) > 1:
+                errors.append(
+                    f"{source}: [{section}] {op} = {value} lists several rules — "
+                    "the policies format takes one policy rule name per operation"
+                )
+    return errors
+
+
+def first_section(text):
+    match = re.search(r"^\s*\[([^\]]*)\]", text, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
+def s3_url_error(url):
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return (
+            f"glance:s3_url is {url!r}, which is not an http(s) URL — "
+            "set it like http://10.0.0.5:9000 (https:// for TLS)"
+        )
+    try:
+        parsed.port  # noqa: B018 — raises on a bad port
+    except ValueError:
+        return f"glance:s3_url is {url!r}, whose port is not a number — fix the port"
+    return None
+
+
+# ---------------------------------------------------------------- settings
+
+
+def coerce_flags(defaults, pillar, errors):
+    """Defaults merged with pillar; unknown keys and bad values land in errors."""
+    known = sorted(defaults)
+    flags = dict(defaults)
+    for key, value in (pillar or {}).items():
+        if key not in defaults:
+            hint = closest_key(key, known)
+            fix = f"did you mean {hint!r}?" if hint else "see pillar.example for the keys"
+            errors.append(f"glance:{key} is not a key this formula knows — {fix}")
+            continue
+        flags[key] = value
+    for key in BOOL_KEYS:
+        value = flags[key]
+        if key in DERIVED_BOOL_KEYS and (value is None or value == ""):
+            flags[key] = None
+            continue
+        try:
+            flags[key] = to_bool(value, key)
+        except PillarError as exc:
+            errors.append(str(exc))
+            flags[key] = False
+    return flags
+
+
+def enabled_stores(flags):
+    """Store names in priority order; file is on only when nothing else is."""
+    ceph = flags["glance_backend_ceph"]
+    if ceph is None:
+        ceph = flags["enable_ceph"] or flags["external_ceph"]
+    swift = flags["glance_backend_swift"]
+    if swift is None:
+        swift = flags["enable_swift"]
+    on = {
+        "rbd": ceph,
+        "swift": swift,
+        "s3": flags["glance_backend_s3"],
+        "vmware": flags["glance_backend_vmware"],
+    }
+    file_on = flags["glance_backend_file"]
+    if file_on is None:
+        file_on = not any(on.values())
+    on["file"] = file_on
+    return [name for name in STORE_PRIORITY if on[name]]
+
+
+def default_store(stores, requested, errors):
+    if requested:
+        name = STORE_ALIASES.get(requested, requested)
+        if name in stores:
+            return name
+        errors.append(
+            f"glance:glance_default_backend is {requested!r}, which is not an enabled "
+            f"store ({', '.join(stores) or 'none'}) — pick one of them or enable it"
+        )
+    return stores[0] if stores else None
+
+
+def api_hosts(flags, minion_id, errors):
+    """[{'id', 'address'}] from glance_api_hosts (strings or {id, address})."""
+    entries = flags["glance_api_hosts"] or [minion_id]
+    hosts = []
+    for entry in entries:
+        if isinstance(entry, str):
+            address = flags["api_interface_address"] if entry == minion_id else ""
+            hosts.append({"id": entry, "address": address})
+        elif isinstance(entry, dict) and entry.get("id"):
+            hosts.append({"id": str(entry["id"]), "address": str(entry.get("address", ""))})
+        else:
+            errors.append(
+                f"glance:glance_api_hosts has {entry!r} — each entry is a minion id or "
+                "{id: <minion id>, address: <api address>}"
+            )
+    return hosts
+
+
+def s3_settings(flags):
+    def pick(own, shared):
+        return str(flags[own] or shared or "")
+
+    return {
+        "url": pick("glance_backend_s3_url", flags["s3_url"]),
+        "access_key": pick("glance_backend_s3_access_key", flags["s3_access_key"]),
+        "secret_key": pick("glance_backend_s3_secret_key", flags["s3_secret_key"]),
+        "bucket": pick(
+            "glance_backend_s3_bucket", flags["s3_glance_bucket"] or flags["s3_bucket"]
+        ),
+        "url_format": str(flags["glance_backend_s3_bucket_url_format"]),
+    }
+
+
+def check_backends(flags, stores, s3, errors):
+    if not stores:
+        errors.append(
+            "no image store is enabled (glance_backend_file is off and no other "
+            "glance_backend_* is on) — turn one on, e.g. glance_backend_file: \"yes\""
+        )
+    if "s3" in stores:
+        for field, key in (
+            ("url", "s3_url"),
+            ("access_key", "s3_access_key"),
+            ("secret_key", "s3_secret_key"),
+            ("bucket", "s3_glance_bucket"),
+        ):
+            if not s3[field]:
+                errors.append(
+                    f"glance:{key} is empty but glance_backend_s3 is on — set {key} "
+                    f"(or glance_backend_s3_{field}) or turn the backend off"
+                )
+        if s3["url"]:
+            error = s3_url_error(s3["url"])
+            if error:
+                errors.append(error)
+        if s3["url_format"] not in ("auto", "virtual", "path"):
+            errors.append(
+                "glance:glance_backend_s3_bucket_url_format must be auto, virtual or "
+                f"path, not {s3['url_format']!r} (path suits local S3 servers)"
+            )
+    if "vmware" in stores:
+        for key in ("vmware_vcenter_name", "vmware_datastore_name",
+                    "vmware_vcenter_host_password"):
+            if not flags[key]:
+                errors.append(
+                    f"glance:{key} is empty but glance_backend_vmware is on — set it "
+                    "(the same vCenter settings the VMware compute driver uses)"
+                )
+    if "swift" in stores and not (
+        flags["glance_swift_auth_address"] or flags["keystone_internal_url"]
+    ):
+        errors.append(
+            "glance:keystone_internal_url is empty but glance_backend_swift is on — "
+            "set keystone_internal_url (or glance_swift_auth_address)"
+        )
+
+
+def check_features(flags, stores, pinned, errors, warnings):
+    if flags["glance_enable_rolling_upgrade"] and pinned:
+        errors.append(
+            "glance:glance_enable_rolling_upgrade is on but the file backend keeps images "
+            f"on the local volume {flags['glance_file_datadir_volume']!r}, so only one "
+            "host runs glance-api and a rolling upgrade would break the service — set "
+            "glance_file_datadir_volume to a shared path (e.g. NFS) or turn rolling "
+            "upgrade off"
+        )
+    if flags["enable_glance_image_cache"] and "rbd" in stores:
+        warnings.append(
+            "enable_glance_image_cache is on with the ceph backend: nova copies images "
+            "straight from ceph, so the cache only uses disk — consider turning it off"
+        )
+    if flags["property_protection_rule_format"] not in ("roles", "policies"):
+        errors.append(
+            "glance:property_protection_rule_format is "
+            f"{flags['property_protection_rule_format']!r} — use roles or policies"
+        )
+    if flags["enable_keystone"]:
+        for key in ("keystone_internal_url", "glance_keystone_password"):
+            if not flags[key]:
+                errors.append(
+                    f"glance:{key} is empty but enable_keystone is on — set it, or "
+                    'set enable_keystone: "no" for an unauthenticated test deployment'
+                )
+    else:
+        warnings.append(
+            "enable_keystone is off: the Glance API accepts every request as admin "
+            "without authentication — for tests only"
+        )
+    if not flags["glance_database_password"]:
+        errors.append(
+            "glance:glance_database_password is empty — set it (kolla keeps it in "
+            "passwords.yml)"
+        )
+
+
+def numbers(flags, grains, errors):
+    """Numeric keys as ints; failures recorded in errors."""
+    out = {}
+    specs = {
+        "glance_api_port": 1,
+        "database_port": 1,
+        "glance_upgrade_max_unavailable": 1,
+        "glance_cache_max_size": 0,
+        "default_container_healthcheck_interval": 1,
+        "default_container_healthcheck_timeout": 1,
+        "default_container_healthcheck_retries": 1,
+        "default_container_healthcheck_start_period": 0,
+    }
+    for key, minimum in specs.items():
+        try:
+            out[key] = to_int(flags[key], key, minimum)
+        except PillarError as exc:
+            errors.append(str(exc))
+            out[key] = minimum
+    for key, fallback in (
+        ("glance_api_listen_port", out["glance_api_port"]),
+        ("glance_api_workers", min(int((grains or {}).get("num_cpus") or 1), 5)),
+    ):
+        try:
+            out[key] = to_int(flags[key], key, 1) if flags[key] != "" else fallback
+        except PillarError as exc:
+            errors.append(str(exc))
+            out[key] = fallback
+    return out
+
+
+def settings(defaults, pillar, minion_id, grains=None, read_file=None):
+    """The one merged dict every glance state and template reads."""
+    read_file = read_file or (lambda path: None)
+    errors, warnings, notes = [], [], []
+    flags = coerce_flags(defaults, pillar, errors)
+    nums = numbers(flags, grains, errors)
+    try:
+        release = str(flags["openstack_release"])
+        major = glance_major(release)
+    except PillarError as exc:
+        errors.append(str(exc))
+        release, major = "2026.1", 32
+    server = flags["glance_api_server"]
+    if server == "auto":
+        server = "uwsgi" if major >= 30 else "eventlet"
+    elif server not in ("eventlet", "uwsgi"):
+        errors.append(
+            f"glance:glance_api_server is {server!r} — use auto, eventlet or uwsgi"
+        )
+        server = "eventlet"
+    if major >= 33 and server == "eventlet":
+        errors.append(
+            f"glance:glance_api_server is eventlet but {release} (glance {major}) has no "
+            "standalone server — use uwsgi or auto"
+        )
+
+    stores = enabled_stores(flags)
+    chosen = default_store(stores, flags["glance_default_backend"], errors)
+    s3 = s3_settings(flags)
+    check_backends(flags, stores, s3, errors)
+
+    hosts = api_hosts(flags, minion_id, errors)
+    pinned = "file" in stores and flags["glance_file_datadir_volume"] == "glance"
+    running = hosts[:1] if pinned else hosts
+    if pinned and len(hosts) > 1:
+        notes.append(
+            f"glance-api runs only on {hosts[0]['id']}: the file backend keeps images "
+            "in the local named volume 'glance'; set glance_file_datadir_volume to a "
+            "shared path to run it on every API host"
+        )
+        warnings.append(notes[-1])
+    me = next((host for host in running if host["id"] == minion_id), None)
+    api_address = (me or {}).get("address") or str(flags["api_interface_address"])
+    if me and not api_address:
+        errors.append(
+            f"glance:api_interface_address is empty for {minion_id} — set it, or give "
+            f"glance_api_hosts an entry {{id: {minion_id}, address: <ip>}}"
+        )
+    check_features(flags, stores, pinned, errors, warnings)
+
+    out = {
+        "minion_id": minion_id,
+        "errors": errors,
+        "warnings": warnings,
+        "notes": notes,
+        "flags": flags,
+        "numbers": nums,
+        "release": release,
+        "glance_major": major,
+        "server": server,
+        "image": image_name(flags, release),
+        "stores": stores,
+        "default_store": chosen,
+        "s3": s3,
+        "api_hosts": running,
+        "all_hosts": hosts,
+        "am_i_api_host": me is not None,
+        "api_address": api_address,
+        "api_port": nums["glance_api_port"],
+        "listen_port": nums["glance_api_listen_port"],
+        "service_dir": f"{flags['node_config_directory']}/{SERVICE_NAME}",
+        "database": database(flags, nums),
+    }
+    files = service_files(out, read_file, errors, warnings)
+    out["files"] = {} if errors else files
+    out["config_hash"] = config_hash(out["files"])
+    out["services"] = services(out)
+    return out
+
+
+def image_name(flags, release):
+    tag = flags["openstack_tag"] or release
+    registry = flags["docker_registry"]
+    prefix = f"{registry}/" if registry else ""
+    return f"{prefix}{flags['docker_namespace']}/glance-api:{tag}"
+
+
+def database(flags, nums):
+    return {
+        "host": str(flags["database_address"]),
+        "port": nums["database_port"],
+        "admin_user": str(flags["database_user"]),
+        "admin_password": str(flags["database_password"]),
+        "name": str(flags["glance_database_name"]),
+        "user": str(flags["glance_database_user"]),
+        "password": str(flags["glance_database_password"]),
+    }
+
+
+# ---------------------------------------------------------------- file builders
+
+
+def api_conf(s):
+    """glance-api.conf as a dict, before operator overrides."""
+    flags, stores, nums = s["flags"], s["stores"], s["numbers"]
+    self_url = f"http://{s['api_address']}:{s['listen_port']}"
+    db = s["database"]
+    conf = {
+        "DEFAULT": {
+            "debug": flags["glance_logging_debug"],
+            "log_file": f"{LOG_DIR}/glance-api.log",
+            "bind_host": s["api_address"],
+            "bind_port": s["listen_port"],
+            "workers": nums["glance_api_workers"],
+            "enabled_backends": [f"{name}:{name}" for name in stores + ["http"]],
+            "worker_self_reference_url": self_url,
+        },
+        "database": {
+            "connection": (
+                f"mysql+pymysql://{db['user']}:{urllib.parse.quote(db['password'])}"
+                f"@{db['host']}:{db['port']}/{db['name']}"
+            ),
+            "max_retries": -1,
+        },
+        "paste_deploy": {"flavor": paste_flavor(flags)},
+        "glance_store": {"default_backend": s["default_store"]},
+    }
+    if flags["glance_enable_property_protection"]:
+        conf["DEFAULT"]["property_protection_file"] = (
+            "/etc/glance/property-protections-rules.conf"
+        )
+        conf["DEFAULT"]["property_protection_rule_format"] = flags[
+            "property_protection_rule_format"
+        ]
+    if flags["enable_glance_image_cache"]:
+        conf["DEFAULT"]["image_cache_dir"] = IMAGE_CACHE_DIR
+        conf["DEFAULT"]["image_cache_max_size"] = nums["glance_cache_max_size"]
+    if flags["enable_keystone"]:
+        conf["keystone_authtoken"] = keystone_authtoken(flags)
+    else:
+        conf["oslo_policy"] = {"policy_file": "policy.yaml"}
+    conf.update(store_sections(s))
+    conf["os_glance_tasks_store"] = {"filesystem_store_datadir": "/var/lib/glance/tasks_work_dir"}
+    conf["os_glance_staging_store"] = {"filesystem_store_datadir": "/var/lib/glance/staging"}
+    conf["oslo_concurrency"] = {"lock_path": "/var/lib/glance/tmp"}
+    conf["oslo_middleware"] = {"enable_proxy_headers_parsing": True}
+    return conf
+
+
+def paste_flavor(flags):
+    base = "keystone" if flags["enable_keystone"] else ""
+    if not flags["enable_glance_image_cache"]:
+        return base
+    cache = "cachemanagement"
+    return f"{base}+{cache}" if base else cache
+
+
+def keystone_authtoken(flags):
+    auth = {
+        "service_type": "image",
+        "www_authenticate_uri": flags["keystone_public_url"] or flags["keystone_internal_url"],
+        "auth_url": flags["keystone_internal_url"],
+        "auth_type": "password",
+        "project_domain_id": "default",
+        "user_domain_id": "default",
+        "project_name": "service",
+        "username": flags["glance_keystone_user"],
+        "password": flags["glance_keystone_password"],
+    }
+    if flags["memcached_servers"]:
+        auth["memcache_security_strategy"] = "ENCRYPT"
+        auth["memcache_secret_key"] = flags["glance_keystone_password"]
+        auth["memcached_servers"] = list(flags["memcached_servers"])
+    return auth
+
+
+def store_sections(s):
+    flags, stores, s3 = s["flags"], s["stores"], s["s3"]
+    sections = {}
+    if "file" in stores:
+        sections["file"] = {"filesystem_store_datadir": "/var/lib/glance/images/"}
+    if "rbd" in stores:
+        sections["rbd"] = {
+            "rbd_store_user": flags["ceph_glance_user"],
+            "rbd_store_pool": flags["ceph_glance_pool_name"],
+            "rbd_store_ceph_conf": f"/etc/ceph/{flags['ceph_cluster']}.conf",
+        }
+    if "swift" in stores:
+        sections["swift"] = {
+            "swift_store_container": "glance",
+            "swift_store_multiple_containers_seed": 0,
+            "swift_store_multi_tenant": False,
+            "swift_store_create_container_on_put": True,
+            "default_swift_reference": "swift",
+            "swift_store_config_file": "/etc/glance/glance-swift.conf",
+            "swift_store_auth_insecure": True,
+        }
+    if "vmware" in stores:
+        sections["vmware"] = {
+            "vmware_server_host": flags["vmware_vcenter_host_ip"],
+            "vmware_server_username": flags["vmware_vcenter_host_username"],
+            "vmware_server_password": flags["vmware_vcenter_host_password"],
+            "vmware_datastores": (
+                f"{flags['vmware_vcenter_name']}:{flags['vmware_datastore_name']}"
+            ),
+            "vmware_insecure": flags["vmware_vcenter_insecure"],
+        }
+    if "s3" in stores:
+        sections["s3"] = {
+            "s3_store_host": s3["url"],
+            "s3_store_access_key": s3["access_key"],
+            "s3_store_secret_key": s3["secret_key"],
+            "s3_store_bucket": s3["bucket"],
+            "s3_store_create_bucket_on_put": True,
+            "s3_store_bucket_url_format": s3["url_format"],
+        }
+    return sections
+
+
+def cache_conf(s):
+    flags = s["flags"]
+    conf = {
+        "DEFAULT": {
+            "debug": flags["glance_logging_debug"],
+            "log_file": f"{LOG_DIR}/glance-cache.log",
+            "image_cache_dir": IMAGE_CACHE_DIR,
+            "image_cache_max_size": s["numbers"]["glance_cache_max_size"],
+            "image_cache_stall_time": 86400,
+            "worker_self_reference_url": f"http://{s['api_address']}:{s['listen_port']}",
+        },
+        "database": {"connection": api_conf(s)["database"]["connection"]},
+    }
+    if "file" in s["stores"]:
+        conf["DEFAULT"]["filesystem_store_datadir"] = "/var/lib/glance/images/"
+    return conf
+
+
+def swift_conf(flags):
+    address = flags["glance_swift_auth_address"] or f"{flags['keystone_internal_url']}/v3"
+    return {
+        "swift": {
+            "auth_version": 3 if address.rstrip("/").endswith("/v3") else 1,
+            "auth_address": address,
+            "user": flags["glance_swift_user"],
+            "key": flags["glance_swift_key"] or flags["glance_keystone_password"],
+            "project_domain_id": "default",
+            "user_domain_id": "default",
+        }
+    }
+
+
+def uwsgi_ini(s):
+    return {
+        "uwsgi": {
+            "plugins": "python3",
+            "http-socket": f"{s['api_address']}:{s['listen_port']}",
+            "wsgi-file": "/usr/bin/glance-wsgi-api",
+            "env": "OS_GLANCE_CONFIG_DIR=/etc/glance",
+            "processes": s["numbers"]["glance_api_workers"],
+            "master": True,
+            "lazy-apps": True,
+            "enable-threads": True,
+            "die-on-term": True,
+            "thunder-lock": True,
+            "buffer-size": 65535,
+            "http-auto-chunked": True,
+            "http-chunked-input": True,
+            "http-raw-body": True,
+            "socket-timeout": 10,
+            "logto": f"{LOG_DIR}/glance-api-uwsgi.log",
+        }
+    }
+
+
+def noauth_policy():
+    # Without keystone every request carries an anonymous context; glance >= 26
+    # then needs this rule to treat it as admin. Rendered only when enable_keystone is off.
+    return '"context_is_admin": "@"\n'
+
+
+def service_files(s, read_file, errors, warnings):
+    """{relative path: {'contents', 'mode'}} for the service directory."""
+    flags = s["flags"]
+    custom = str(flags["node_custom_config"]).rstrip("/")
+    me = s["minion_id"]
+    files, entries = {}, []
+
+    def add(name, contents, dest=None):
+        files[name] = {"contents": contents, "mode": "0600"}
+        if dest:
+            entries.append({"source": f"{CONFIG_DIR_IN_CONTAINER}/{name}", "dest": dest,
+                            "owner": "glance", "perm": "0600"})
+
+    def add_ini(name, base, dest):
+        try:
+            merged, _ = apply_overrides(base, custom, me, name, read_file)
+        except PillarError as exc:
+            errors.append(str(exc))
+            merged = base
+        add(name, ini_dumps(merged), dest)
+
+    add_ini("glance-api.conf", api_conf(s), "/etc/glance/glance-api.conf")
+    command = "glance-api --config-file /etc/glance/glance-api.conf"
+    if flags["enable_glance_image_cache"]:
+        add_ini("glance-cache.conf", cache_conf(s), "/etc/glance/glance-cache.conf")
+    if "swift" in s["stores"]:
+        add_ini("glance-swift.conf", swift_conf(flags), "/etc/glance/glance-swift.conf")
+    if "rbd" in s["stores"]:
+        cluster, user = flags["ceph_cluster"], flags["ceph_glance_user"]
+        for name in (f"{cluster}.conf", f"{cluster}.client.{user}.keyring"):
+            text = read_file(f"{custom}/glance/{name}")
+            if text is None:
+                errors.append(
+                    f"glance_backend_ceph is on but {custom}/glance/{name} is missing — "
+                    "copy the cluster's conf and the glance client keyring there "
+                    "(node_custom_config), or turn the ceph backend off"
+                )
+                continue
+            add(f"ceph/{name}", text)
+        entries.append({"source": f"{CONFIG_DIR_IN_CONTAINER}/ceph", "dest": "/etc/ceph",
+                        "owner": "glance", "perm": "0700"})
+    if flags["glance_enable_property_protection"]:
+        path = f"{custom}/glance/property-protections-rules.conf"
+        text = read_file(path)
+        if text is None:
+            errors.append(
+                "glance_enable_property_protection is on but "
+                f"{path} is missing — write the rules there or turn the flag off"
+            )
+        else:
+            errors.extend(
+                property_rule_errors(text, flags["property_protection_rule_format"], path)
+            )
+            if s["glance_major"] < 32 and not first_section(text).lstrip("^").startswith(
+                "os_glance"
+            ):
+                warnings.append(
+                    f"{path}: releases before 2026.1 need an [^os_glance.*] section "
+                    "allowing '@' for every operation first, or image import breaks"
+                )
+            add("property-protections-rules.conf", text,
+                "/etc/glance/property-protections-rules.conf")
+    if flags["glance_enable_interoperable_image_import"]:
+        path = f"{custom}/glance/glance-image-import.conf"
+        text = read_file(path)
+        if text is None:
+            errors.append(
+                "glance_enable_interoperable_image_import is on but "
+                f"{path} is missing — write it there or turn the flag off"
+            )
+        else:
+            try:
+                ini_loads(text, source=path)
+            except PillarError as exc:
+                errors.append(str(exc))
+            if s["server"] == "uwsgi":
+                dest = "/etc/glance/glance.conf.d/glance-image-import.conf"
+            else:
+                dest = "/etc/glance/glance-image-import.conf"
+                command += f" --config-file {dest}"
+            add("glance-image-import.conf", text, dest)
+    if not flags["enable_keystone"]:
+        add("policy.yaml", noauth_policy(), "/etc/glance/policy.yaml")
+    if s["server"] == "uwsgi":
+        add("glance-api-uwsgi.ini", ini_dumps(uwsgi_ini(s)), "/etc/glance/glance-api-uwsgi.ini")
+        command = "uwsgi /etc/glance/glance-api-uwsgi.ini"
+    config_json = {
+        "command": command,
+        "config_files": entries,
+        "permissions": [
+            {"path": "/var/lib/glance", "owner": "glance:glance", "recurse": True},
+            {"path": LOG_DIR, "owner": "glance:glance", "recurse": True},
+        ],
+    }
+    add("config.json", json.dumps(config_json, indent=4, sort_keys=True) + "\n")
+    return files
+
+
+def config_hash(files):
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name]["contents"].encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def services(s):
+    """kolla-style services dict: one place that containers, checks and LB read."""
+    flags, nums = s["flags"], s["numbers"]
+    url = f"http://{s['api_address']}:{s['listen_port']}"
+    volumes = [
+        f"{s['service_dir']}/:{CONFIG_DIR_IN_CONTAINER}/:ro",
+        "/etc/localtime:/etc/localtime:ro",
+        f"{flags['glance_file_datadir_volume']}:/var/lib/glance/",
+        "kolla_logs:/var/log/kolla/",
+    ]
+    if flags["enable_glance_image_cache"]:
+        # the cache must stay node-local even when /var/lib/glance is shared
+        volumes.append(f"{IMAGE_CACHE_VOLUME}:{IMAGE_CACHE_DIR}/")
+    named = [v.split(":", 1)[0] for v in volumes if not v.startswith("/")]
+    return {
+        SERVICE_NAME: {
+            "container_name": flags["glance_api_container_name"],
+            "enabled": s["am_i_api_host"],
+            "image": s["image"],
+            "volumes": volumes,
+            "named_volumes": named,
+            "environment": {"KOLLA_CONFIG_STRATEGY": "COPY_ALWAYS"},
+            "labels": {HASH_LABEL: s["config_hash"]},
+            "url": url,
+            "healthcheck": {
+                "test": ["CMD-SHELL", f"healthcheck_curl {url}/healthcheck"],
+                "interval": nums["default_container_healthcheck_interval"] * NANOSECONDS,
+                "timeout": nums["default_container_healthcheck_timeout"] * NANOSECONDS,
+                "retries": nums["default_container_healthcheck_retries"],
+                "start_period": (
+                    nums["default_container_healthcheck_start_period"] * NANOSECONDS
+                ),
+            },
+            "haproxy": {
+                "port": s["api_port"],
+                "backends": [
+                    {"id": host["id"], "address": host["address"], "port": s["listen_port"]}
+                    for host in s["api_hosts"]
+                ],
+            },
+        }
+    }
+
+
+def masked(value, key=""):
+    """A copy of ``value`` with every secret-looking key replaced by stars."""
+    if isinstance(value, dict):
+        return {k: masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, key) for v in value]
+    if key and SECRET_PATTERN.search(key) and value:
+        return "********"
+    return value
+
+
+# ---------------------------------------------------------------- Salt wrappers
+
+
+def _read_file(path):
+    if path.startswith("salt://"):
+        try:
+            text = __salt__["cp.get_file_str"](path)  # noqa: F821
+        except Exception:  # pylint: disable=broad-except
+            return None
+        return text if isinstance(text, str) else None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def _defaults():
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    text = __salt__["cp.get_file_str"]("salt://glance/parameters/defaults.yaml")  # noqa: F821
+    return yaml.safe_load(text)
+
+
+def render(defaults, pillar=None, minion_id=None):
+    """Called by map.jinja: settings for this minion."""
+    return settings(
+        defaults,
+        pillar if pillar is not None else __pillar__.get("glance", {}),  # noqa: F821
+        minion_id or __grains__["id"],  # noqa: F821
+        grains=dict(__grains__),  # noqa: F821
+        read_file=_read_file,
+    )
+
+
+def show(minion_id=None):
+    """
+    The merged settings with secrets masked (template-formula's _mapdata).
+
+    CLI Example::
+
+        salt '*' glance_config.show
+    """
+    result = render(_defaults(), minion_id=minion_id)
+    result = dict(result)
+    result["files"] = sorted(result["files"])
+    return masked(result)

@@ -1,0 +1,4 @@
+{#- Everything: prechecks first, then config (more components follow). #}
+include:
+  - .precheck
+  - .config
