@@ -925,7 +925,7 @@ def render(defaults, pillar=None, minion_id=None):
     )
 
 
-def show(minion_id=None):
+def show(minion_id=None, pillar=None):
     """
     The merged settings with secrets masked (template-formula's _mapdata).
 
@@ -933,7 +933,8 @@ def show(minion_id=None):
 
         salt '*' glance_config.show
     """
-    result = render(_defaults(), minion_id=minion_id)
+    glance = (pillar or {}).get("glance") if pillar else None
+    result = render(_defaults(), pillar=glance, minion_id=minion_id)
     result = dict(result)
     result["files"] = sorted(result["files"])
     return masked(result)

@@ -16,6 +16,7 @@ Only the standard library and pymysql (for ``MariaDB.connect``) are used.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -139,6 +140,16 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError as exc:
         return f"<no log: {exc}>"
     return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
+
+
+def mountpoints() -> set[str]:
+    """Mount points of this mount namespace (from /proc/self/mountinfo)."""
+    points = set()
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            field = line.split()[4]
+            points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field))
+    return points
 
 
 def _check_unix_path(path: Path) -> None:
@@ -353,15 +364,35 @@ class Dockerd(Daemon):
     def prepare(self) -> None:
         self.data_root.mkdir(parents=True, exist_ok=True)
         self.exec_root.mkdir(parents=True, exist_ok=True)
-        # own (empty) config so a host /etc/docker/daemon.json cannot interfere
-        self.config_file.write_text("{}\n")
+        # own config so a host /etc/docker/daemon.json cannot interfere; own identity
+        # key (else every daemon shares /etc/docker/key.json and reports the same ID)
+        self.config_file.write_text(json.dumps(
+            {"deprecated-key-path": str(self.data_root / "key.json")}, indent=2) + "\n")
 
     def stale_paths(self) -> list[Path]:
         self._stop_managed_containerd()
+        self._unmount_data_root()
         return [self.socket, self.docker_pidfile]
 
     def after_stop(self) -> None:
         self._stop_managed_containerd()
+        self._unmount_data_root()
+
+    def _unmount_data_root(self) -> None:
+        """When / is not a shared mount (as in this container), dockerd bind-mounts
+        data_root onto itself (rshared) and leaves ``<exec-root>/unmount-on-shutdown``;
+        a clean shutdown undoes it, a crash leaves the bind mount (then rm -rf of the
+        data root fails with EBUSY). Undo it here, once our dockerd is gone."""
+        marker = self.exec_root / "unmount-on-shutdown"
+        if not marker.exists():
+            return
+        # os.path.ismount() misses a bind mount of a dir of the same filesystem
+        for _ in range(5):
+            if str(self.data_root.resolve()) not in mountpoints():
+                break
+            subprocess.run(["umount", str(self.data_root)], check=False,
+                           capture_output=True, timeout=30)
+        _remove(marker)
 
     def _stop_managed_containerd(self) -> None:
         """dockerd starts its own containerd (own process group). If dockerd died hard,
@@ -436,7 +467,6 @@ class Registry(Daemon):
         return http_status(f"{self.url}/v2/") == 200
 
     def catalog(self) -> list[str]:
-        import json
         with urllib.request.urlopen(f"{self.url}/v2/_catalog", timeout=10) as resp:
             return json.load(resp).get("repositories", [])
 
@@ -693,6 +723,8 @@ class Haproxy(Daemon):
         if old.poll() is None:  # still serving long connections: hard stop by pid
             terminate_pid(old.pid, self.stop_timeout, popen=old)
         self.old_procs.remove(old)
+        # the old process held the port until now: check the new one serves it
+        self._wait_ready(new, f"{self!r} (reload)")
 
     def stop(self) -> None:
         for old in list(self.old_procs):
@@ -717,5 +749,5 @@ class Haproxy(Daemon):
 
 
 __all__ = ["Daemon", "DaemonError", "Dockerd", "Registry", "MariaDB", "Moto", "Haproxy",
-           "pid_alive", "proc_cmdline", "cmdline_matches", "terminate_pid",
+           "pid_alive", "proc_cmdline", "cmdline_matches", "terminate_pid", "mountpoints",
            "DEFAULT_RUN_DIR", "DEFAULT_CACHE_DIR"]

@@ -76,6 +76,17 @@ SHRINK_GLOBS = [
     "var/cache/debconf/*-old", "var/log/apt/*", "var/log/*.log",
     "usr/sbin/policy-rc.d", "etc/hostname",
 ]
+# Debian's packages write service configs that Kolla's images (installed from
+# upstream source) do not have; dropping them means a config the formula forgot
+# fails here as it would with a Kolla image.  Kept: the paste pipeline,
+# metadefs, schema-image.json, rootwrap files (what upstream's etc/ ships).
+DEBIAN_ONLY_CONFIG = [
+    "etc/glance/glance-api.conf", "etc/glance/glance-manage.conf",
+    "etc/glance/glance-cache.conf", "etc/glance/glance-scrubber.conf",
+    "etc/glance/glance-image-import.conf", "etc/glance/glance-swift.conf",
+    "etc/glance/property-protections-*.conf", "etc/glance/glance-api-uwsgi.ini",
+    "etc/glance/policy.d",
+]
 MANIFEST_TYPES = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -110,7 +121,7 @@ def base_hash(release):
     sources = [inspect.getsource(f) for f in (_build_base, _install, _kolla_user,
                                               _shrink)]
     return _sha12([release, json.dumps(recipe, sort_keys=True), PACKAGES,
-                   SHRINK_GLOBS, KOLLA_UID, *sources])
+                   SHRINK_GLOBS, DEBIAN_ONLY_CONFIG, KOLLA_UID, *sources])
 
 
 def _recipe(release):
@@ -254,7 +265,7 @@ def _kolla_user(rootfs, log):
 
 
 def _shrink(rootfs):
-    for pattern in SHRINK_GLOBS:
+    for pattern in SHRINK_GLOBS + DEBIAN_ONLY_CONFIG:
         for path in glob.glob(str(rootfs / pattern)):
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
@@ -281,7 +292,7 @@ def _build_base(release, workdir, cache_dir, timer, log):
         raise SystemExit(f"{recipe['suite']} gave glance-api {version}, "
                          f"expected {recipe['glance']}")
     print(f"[{release}] glance-api {version}", flush=True)
-    with timer.step("glance user 42415, shrink"):
+    with timer.step("glance user 42415, drop Debian configs, shrink"):
         _kolla_user(rootfs, log)
         _shrink(rootfs)
     return rootfs

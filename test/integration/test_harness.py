@@ -88,6 +88,15 @@ def test_two_dockerds_side_by_side(run_dir, tmp_path):
             assert root == str(d.data_root)
             assert d.remove_all_containers() == []
         assert len(ids) == 2, "each socket must reach its own daemon"
+        # containers made in ht1 exist only there, and remove_all_containers clears them
+        subprocess.run(f"tar cf - --files-from /dev/null | docker -H {d1.url} import - "
+                       "gf-empty:1", shell=True, check=True, capture_output=True)
+        cid = d1.docker("create", "--network", "host", "--name", "gf_c1", "gf-empty:1",
+                        "/bin/true").stdout.strip()
+        assert d1.docker("ps", "-aq", "--no-trunc").stdout.split() == [cid]
+        assert d2.docker("ps", "-aq").stdout.split() == []
+        assert d1.remove_all_containers() == [cid[:12]]
+        assert d1.docker("ps", "-aq").stdout.split() == []
     finally:
         pids = [d.pid for d in (d1, d2) if d.pid]
         d1.stop()
