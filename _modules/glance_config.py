@@ -569,7 +569,7 @@ def api_conf(s):
         },
         "database": {
             "connection": (
-                f"mysql+pymysql://{db['user']}:{urllib.parse.quote(db['password'])}"
+                f"mysql+pymysql://{db['user']}:{urllib.parse.quote(db['password'], safe='')}"
                 f"@{db['host']}:{db['port']}/{db['name']}"
             ),
             "max_retries": -1,
