@@ -35,6 +35,7 @@ BOOL_KEYS = (
     "enable_keystone",
     "vmware_vcenter_insecure",
     "glance_logging_debug",
+    "glance_clean_remove_data",
 )
 # Keys that default to "derived" (empty string) rather than a fixed bool.
 DERIVED_BOOL_KEYS = ("glance_backend_file", "glance_backend_ceph", "glance_backend_swift")
@@ -427,6 +428,7 @@ def numbers(flags, grains, errors):
         "database_port": 1,
         "glance_upgrade_max_unavailable": 1,
         "glance_cache_max_size": 0,
+        "glance_api_healthy_timeout": 1,
         "default_container_healthcheck_interval": 1,
         "default_container_healthcheck_timeout": 1,
         "default_container_healthcheck_retries": 1,
@@ -517,6 +519,9 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None):
         "api_hosts": running,
         "all_hosts": hosts,
         "am_i_api_host": me is not None,
+        # the first API host creates the database and runs schema changes
+        "db_node": running[0]["id"] if running else None,
+        "am_i_db_node": bool(running) and running[0]["id"] == minion_id,
         "api_address": api_address,
         "api_port": nums["glance_api_port"],
         "listen_port": nums["glance_api_listen_port"],
@@ -856,6 +861,8 @@ def services(s):
             "image": s["image"],
             "volumes": volumes,
             "named_volumes": named,
+            # what glance.clean may delete with glance_clean_remove_data (kolla_logs is shared)
+            "data_volumes": [v for v in named if v != "kolla_logs"],
             "environment": {"KOLLA_CONFIG_STRATEGY": "COPY_ALWAYS"},
             "labels": {HASH_LABEL: s["config_hash"]},
             "url": url,

@@ -1,4 +1,7 @@
-{#- Everything: prechecks first, then config (more components follow). #}
+{#- Everything, in order: prechecks (nothing changes if they fail), config,
+    database, containers. #}
 include:
   - .precheck
   - .config
+  - .bootstrap
+  - .service

@@ -105,7 +105,7 @@ class Minion:
         pillar.update(glance)
         return pillar
 
-    def apply(self, sls="glance", test=False, raw_pillar=None, **glance):
+    def apply(self, sls="glance.config", test=False, raw_pillar=None, **glance):
         pillar = raw_pillar if raw_pillar is not None else self.base_pillar(**glance)
         cmd = [str(SALT_CALL), "--local", "-c", str(self.conf), "--out", "json",
                "--retcode-passthrough", "state.apply", sls,

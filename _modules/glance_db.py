@@ -1,0 +1,98 @@
+"""
+The Glance database schema: where it stands and the one-shot containers that move it.
+
+Every glance-manage call runs in a one-shot container of the same image and
+mounts as glance_api, through the Kolla contract (kolla_set_configs copies the
+config first), so it works unchanged with the official Kolla images. Calls are
+bounded in time: glance's ``max_retries = -1`` would otherwise wait forever for
+an unreachable database.
+"""
+
+import time
+
+__virtualname__ = "glance_db"
+
+# glance-manage db check exit codes (glance/cmd/manage.py)
+CHECK_CODES = {0: "current", 3: "expand", 4: "migrate", 5: "contract"}
+SET_CONFIGS = "sudo -E kolla_set_configs"
+MANAGE = "glance-manage --config-file /etc/glance/glance-api.conf"
+
+
+def __virtual__():
+    if "docker.run_container" not in __salt__:  # noqa: F821
+        return False, "glance_db needs saltext.dockermod (docker module) and the docker SDK"
+    return __virtualname__
+
+
+def interpret_check(code):
+    """Exit code of ``glance-manage db check`` -> what the schema needs."""
+    return CHECK_CODES.get(code, "error")
+
+
+def manage_command(args):
+    """Shell command for a one-shot container: set configs, then glance-manage."""
+    return ["bash", "-c", f"{SET_CONFIGS} && exec {MANAGE} {args}"]
+
+
+def log_tail(text, lines=15):
+    return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+def oneshot(name, image, binds, command=None, environment=None, timeout=600):
+    """
+    Run a one-shot container of ``image`` to completion (or ``timeout`` seconds).
+
+    Returns ``{"exit_code", "logs", "timed_out"}``; the container is removed.
+    """
+    env = {"KOLLA_CONFIG_STRATEGY": "COPY_ALWAYS"}
+    env.update(environment or {})
+    docker = __salt__  # noqa: F821
+    kwargs = {"binds": binds, "network_mode": "host", "environment": env}
+    if command:
+        kwargs["command"] = command
+    docker["docker.run_container"](image, name=name, bg=True, replace=True, force=True,
+                                   **kwargs)
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    while docker["docker.state"](name) == "running":
+        if time.monotonic() > deadline:
+            timed_out = True
+            docker["docker.kill"](name)
+            break
+        time.sleep(1)
+    info = docker["docker.inspect_container"](name)
+    logs = docker["docker.logs"](name)
+    docker["docker.rm"](name, force=True)
+    return {
+        "exit_code": None if timed_out else info["State"]["ExitCode"],
+        "logs": logs,
+        "timed_out": timed_out,
+    }
+
+
+def check(image, binds, timeout=300):
+    """
+    Where the schema stands: current, expand, migrate, contract or error.
+
+    CLI Example::
+
+        salt node1 glance_db.check <image> '[binds]'
+    """
+    run = oneshot("glance_db_check", image, binds, manage_command("db check"),
+                  timeout=timeout)
+    status = "error" if run["timed_out"] else interpret_check(run["exit_code"])
+    return {"status": status, "exit_code": run["exit_code"], "timed_out": run["timed_out"],
+            "logs": log_tail(run["logs"])}
+
+
+def bootstrap(image, binds, timeout=900):
+    """db_sync + db_load_metadefs through the image's KOLLA_BOOTSTRAP path."""
+    return oneshot("glance_bootstrap", image, binds,
+                   environment={"KOLLA_BOOTSTRAP": ""}, timeout=timeout)
+
+
+def upgrade_step(image, binds, steps, timeout=900):
+    """KOLLA_UPGRADE with GLANCE_DB_EXPAND / _MIGRATE / _CONTRACT for ``steps``."""
+    env = {"KOLLA_UPGRADE": ""}
+    env.update({f"GLANCE_DB_{step.upper()}": "" for step in steps})
+    return oneshot("glance_db_upgrade", image, binds, environment=env, timeout=timeout)

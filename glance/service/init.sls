@@ -1,0 +1,80 @@
+{#- glance_api on the hosts that run it: image, volumes, current schema,
+    container (config-hash label: a config change replaces exactly the
+    containers whose files changed), then wait for /healthcheck. #}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ '/map.jinja' import glance with context %}
+{%- set api = glance.services['glance-api'] %}
+
+include:
+  - {{ tplroot }}.precheck
+  - {{ tplroot }}.config
+  - {{ tplroot }}.bootstrap
+
+{%- if glance.errors %}
+{#- nothing: the precheck has failed and says why #}
+{%- elif api.enabled %}
+
+glance-service-docker_image-present:
+  docker_image.present:
+    - name: {{ api.image }}
+    - require:
+      - sls: {{ tplroot }}.precheck
+{%-   for volume in api.named_volumes %}
+
+glance-service-docker_volume-present-{{ volume }}:
+  docker_volume.present:
+    - name: {{ volume }}
+    - require:
+      - sls: {{ tplroot }}.precheck
+{%-   endfor %}
+
+glance-service-glance_db-current:
+  glance_db.current:
+    - image: {{ api.image }}
+    - binds: {{ api.volumes | json }}
+    - config_dir: {{ glance.service_dir }}
+    - db_node: {{ glance.db_node }}
+    - bootstrap: {{ glance.am_i_db_node }}
+    - require:
+      - docker_image: glance-service-docker_image-present
+      - sls: {{ tplroot }}.config
+      - sls: {{ tplroot }}.bootstrap
+{%-   for volume in api.named_volumes %}
+      - docker_volume: glance-service-docker_volume-present-{{ volume }}
+{%-   endfor %}
+
+glance-service-docker_container-running:
+  docker_container.running:
+    - name: {{ api.container_name }}
+    - image: {{ api.image }}
+    - binds: {{ api.volumes | json }}
+    - network_mode: host
+    - environment: {{ api.environment | json }}
+    - labels: {{ api.labels | json }}
+    - restart_policy: unless-stopped
+    - healthcheck: {{ api.healthcheck | json }}
+    - require:
+      - glance_db: glance-service-glance_db-current
+
+glance-service-http-wait_for_successful_query:
+  http.wait_for_successful_query:
+    - name: {{ api.url }}/healthcheck
+    - status: 200
+    - wait_for: {{ glance.numbers.glance_api_healthy_timeout }}
+    - request_interval: 1
+    - require:
+      - docker_container: glance-service-docker_container-running
+{%- else %}
+
+glance-service-docker_container-absent:
+  docker_container.absent:
+    - name: {{ api.container_name }}
+    - force: true
+    - require:
+      - sls: {{ tplroot }}.precheck
+
+glance-service-test-succeed_without_changes:
+  test.succeed_without_changes:
+    - name: {{ ('glance-api does not run on ' ~ grains.id ~ ': '
+                ~ (glance.notes | join(' ') or 'it is not in glance_api_hosts')) | json }}
+{%- endif %}
