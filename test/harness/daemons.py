@@ -308,6 +308,18 @@ class Daemon:
         self.after_stop()
         _started.discard(self)
 
+    def detach(self) -> None:
+        """Leave the daemon running after this process exits (the demo does this);
+        ``stop_from_pidfile()`` stops it later, still by its PID."""
+        _started.discard(self)
+
+    def stop_from_pidfile(self) -> None:
+        """Stop the daemon a previous process started, by the PID in its pidfile
+        (only if that PID still runs our command line)."""
+        if self.dir.exists():
+            self._cleanup_stale()
+            self.after_stop()
+
     def __enter__(self) -> "Daemon":
         return self.start()
 

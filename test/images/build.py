@@ -93,6 +93,10 @@ MANIFEST_TYPES = ", ".join([
 ])
 
 
+class BuildError(Exception):
+    """Something the person running the build can act on; main() prints it."""
+
+
 def default_cache_dir():
     return Path(os.environ.get("GLANCE_TEST_CACHE", "/var/cache/glance-formula"))
 
@@ -128,7 +132,7 @@ def _recipe(release):
     try:
         return RELEASES[release]
     except KeyError:
-        raise SystemExit(f"unknown release {release!r}: known are "
+        raise BuildError(f"unknown release {release!r}: known are "
                          f"{', '.join(RELEASES)}") from None
 
 
@@ -148,7 +152,7 @@ def debian_mirror():
             m = re.match(r"\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)", line)
             if m and "security" not in m.group(1) and "debian" in m.group(1):
                 return m.group(1)
-    raise SystemExit("no Debian mirror found in /etc/apt/sources.list{,.d/*}")
+    raise BuildError("no Debian mirror found in /etc/apt/sources.list{,.d/*}")
 
 
 class Timer:
@@ -177,7 +181,7 @@ def _run(cmd, log, **kw):
         log.flush()
         with open(log.name, errors="replace") as f:
             tail = f.read()[-4000:]
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
+        raise BuildError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
                          f"--- last lines of {log.name} ---\n{tail}")
 
 
@@ -192,7 +196,7 @@ def _safe_rmtree(path):
     """Delete a build dir, but never while something is mounted inside it."""
     mounted = _mounts_under(path)
     if mounted:
-        raise SystemExit(f"refusing to delete {path}: still mounted: {mounted}")
+        raise BuildError(f"refusing to delete {path}: still mounted: {mounted}")
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -243,7 +247,7 @@ def _kolla_user(rootfs, log):
         if fields[0] == "glance":
             old_uid, old_gid = int(fields[2]), int(fields[3])
     if old_uid is None:
-        raise SystemExit("the glance packages created no glance user")
+        raise BuildError("the glance packages created no glance user")
     chroot = ["chroot", str(rootfs)]
     _run(chroot + ["groupmod", "-g", str(KOLLA_GID), "glance"], log)
     _run(chroot + ["usermod", "-u", str(KOLLA_UID), "-g", str(KOLLA_GID), "glance"], log)
@@ -289,7 +293,7 @@ def _build_base(release, workdir, cache_dir, timer, log):
         ["chroot", str(rootfs), "dpkg-query", "-W", "-f=${Version}", "glance-api"],
         capture_output=True, text=True, check=True).stdout
     if not version.split(":")[-1].startswith(recipe["glance"]):
-        raise SystemExit(f"{recipe['suite']} gave glance-api {version}, "
+        raise BuildError(f"{recipe['suite']} gave glance-api {version}, "
                          f"expected {recipe['glance']}")
     print(f"[{release}] glance-api {version}", flush=True)
     with timer.step("glance user 42415, drop Debian configs, shrink"):
@@ -342,7 +346,7 @@ def build_rootfs_tarball(release, cache_dir, timer=None):
         print(f"[{release}] {final.name} is cached", flush=True)
         return final
     if os.geteuid() != 0:
-        raise SystemExit("building a test image needs root (debootstrap, chroot, mount)")
+        raise BuildError("building a test image needs root (debootstrap, chroot, mount)")
     with _release_lock(cache_dir, release):
         if final.exists():
             return final
@@ -373,7 +377,7 @@ def build_rootfs_tarball(release, cache_dir, timer=None):
 def _split_repo(repo):
     host, _, name = repo.partition("/")
     if not name or not re.search(r"[.:]|^localhost$", host):
-        raise SystemExit(f"repo {repo!r} must start with a registry host, e.g. "
+        raise BuildError(f"repo {repo!r} must start with a registry host, e.g. "
                          "127.0.0.1:5000/openstack.kolla/glance-api")
     return host, name
 
@@ -394,16 +398,21 @@ def registry_build_hash(repo, tag):
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
-        raise SystemExit(f"registry {host}: {exc}") from exc
+        raise BuildError(f"registry {host}: {exc}") from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise SystemExit(f"registry {host} is not reachable: {exc}") from exc
+        raise BuildError(f"registry {host} is not reachable: {exc}") from exc
     except KeyError:
         return None  # schema 1 manifest: not one of ours
     return ((config.get("config") or {}).get("Labels") or {}).get(HASH_LABEL)
 
 
-def _docker(docker_host, *args, **kw):
-    return subprocess.run(["docker", "-H", docker_host, *args], **kw)
+def _docker(docker_host, *args, check=False):
+    proc = subprocess.run(["docker", "-H", docker_host, *args],
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise BuildError(f"docker -H {docker_host} {args[0]} failed "
+                         f"({proc.returncode}): {proc.stderr.strip()}")
+    return proc
 
 
 def ensure_pushed(release, cache_dir, docker_host, repo, timer=None):
@@ -416,8 +425,7 @@ def ensure_pushed(release, cache_dir, docker_host, repo, timer=None):
               flush=True)
         return "up-to-date"
     local = _docker(docker_host, "image", "inspect", "--format",
-                    "{{index .Config.Labels \"%s\"}}" % HASH_LABEL, ref,
-                    capture_output=True, text=True)
+                    "{{index .Config.Labels \"%s\"}}" % HASH_LABEL, ref)
     if local.returncode != 0 or local.stdout.strip() != want:
         tarball = build_rootfs_tarball(release, cache_dir, timer)
         changes = ["USER glance", 'CMD ["kolla_start"]',
@@ -428,11 +436,23 @@ def ensure_pushed(release, cache_dir, docker_host, repo, timer=None):
             cmd = ["import"]
             for change in changes:
                 cmd += ["-c", change]
-            _docker(docker_host, *cmd, str(tarball), ref, check=True,
-                    stdout=subprocess.DEVNULL)
+            _docker(docker_host, *cmd, str(tarball), ref, check=True)
     with timer.step(f"docker push {ref}"):
-        _docker(docker_host, "push", ref, check=True, stdout=subprocess.DEVNULL)
+        _docker(docker_host, "push", ref, check=True)
     return "pushed"
+
+
+def _cli_one(release, args):
+    timer = Timer(release)
+    print(f"[{release}] content hash {content_hash(release)}", flush=True)
+    if args.repo:
+        result = ensure_pushed(release, args.cache_dir, args.docker_host,
+                               args.repo, timer)
+    else:
+        result = str(build_rootfs_tarball(release, args.cache_dir, timer))
+    total = sum(t for _, t in timer.steps)
+    print(f"[{release}] {result} ({total:.1f}s in steps: "
+          + ", ".join(f"{n} {t:.1f}s" for n, t in timer.steps) + ")", flush=True)
 
 
 def main(argv=None):
@@ -445,17 +465,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if bool(args.docker_host) != bool(args.repo):
         parser.error("--docker-host and --repo go together")
-    for release in args.release:
-        timer = Timer(release)
-        print(f"[{release}] content hash {content_hash(release)}", flush=True)
-        if args.repo:
-            result = ensure_pushed(release, args.cache_dir, args.docker_host,
-                                   args.repo, timer)
-        else:
-            result = str(build_rootfs_tarball(release, args.cache_dir, timer))
-        total = sum(t for _, t in timer.steps)
-        print(f"[{release}] {result} ({total:.1f}s in steps: "
-              + ", ".join(f"{n} {t:.1f}s" for n, t in timer.steps) + ")", flush=True)
+    try:
+        for release in args.release:
+            _cli_one(release, args)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

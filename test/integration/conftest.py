@@ -1,0 +1,228 @@
+"""
+Integration tier: the real stack, started once per session and stopped by pid.
+
+    salt-master ── minion node1 ── dockerd node1 ── glance_api @127.0.1.1:9292
+               ├─ minion node2 ── dockerd node2 ── glance_api @127.0.1.2:9292
+               └─ minion node3 ── dockerd node3 ── glance_api @127.0.1.3:9292
+    shared: registry 127.0.0.1:5000 (test images), MariaDB 127.0.0.1:3306,
+            a host directory standing in for NFS, moto S3 on 127.0.0.1:9000
+
+Tests change the deployment by writing pillar (``stack.deploy(...)``) and
+applying through the master, exactly as an operator would.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from harness.daemons import Dockerd, MariaDB, Registry
+from harness.loopback import hosts
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "test" / "images"))
+import build  # noqa: E402  pylint: disable=wrong-import-position
+
+CACHE = pathlib.Path(os.environ.get("GLANCE_TEST_CACHE", "/var/cache/glance-formula"))
+RUN_DIR = pathlib.Path("/run/gf")
+REGISTRY = "127.0.0.1:5000"
+NAMESPACE = "openstack.kolla"
+RELEASES = ("2022.2", "2025.1")
+ADDRESSES = hosts(3)
+NODES = tuple(ADDRESSES)
+DB_ROOT_PASSWORD = "it-root-pw"
+
+
+@pytest.fixture(scope="session")
+def salt_factories_config():
+    return {"code_dir": str(REPO), "inject_sitecustomize": False, "start_timeout": 120}
+
+
+@pytest.fixture(scope="session")
+def registry():
+    with Registry(root_dir=CACHE / "registry", addr=REGISTRY, run_dir=RUN_DIR / "registry") as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def dockerds():
+    daemons = {name: Dockerd(name, run_dir=RUN_DIR, data_root=CACHE / "docker" / name)
+               for name in NODES}
+    try:
+        for daemon in daemons.values():
+            daemon.start()
+            daemon.remove_all_containers()
+        yield daemons
+    finally:
+        for daemon in daemons.values():
+            daemon.remove_all_containers() if daemon.running() else None
+            daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def images(registry, dockerds):
+    """Both test releases in the local registry (built only when their inputs changed)."""
+    repo = f"{REGISTRY}/{NAMESPACE}/glance-api"
+    for release in RELEASES:
+        build.ensure_pushed(release, CACHE, dockerds["node1"].url, repo)
+    return {release: f"{repo}:{release}" for release in RELEASES}
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    with MariaDB(run_dir=RUN_DIR, port=3306, root_password=DB_ROOT_PASSWORD) as db:
+        yield db
+
+
+class Stack:
+    """The master, its minions and the pillar they share."""
+
+    def __init__(self, master, minions, dockerds, pillar_dir, work):
+        self.master = master
+        self.minions = minions
+        self.dockerds = dockerds
+        self.pillar_dir = pillar_dir
+        self.work = work
+        self.shared = work / "shared-datadir"
+        self.cli = master.salt_cli(timeout=1200)
+
+    def base_pillar(self, **glance):
+        pillar = {
+            "docker_registry": REGISTRY,
+            "docker_namespace": NAMESPACE,
+            "openstack_release": "2022.2",
+            "glance_api_hosts": [{"id": n, "address": a} for n, a in ADDRESSES.items()],
+            "node_custom_config": str(self.work / "custom"),
+            "enable_keystone": "no",
+            "database_address": "127.0.0.1",
+            "database_password": DB_ROOT_PASSWORD,
+            "glance_database_password": "it-glance-pw",
+            "glance_api_workers": 1,
+            "default_container_healthcheck_interval": 5,
+        }
+        pillar.update(glance)
+        return pillar
+
+    def write_pillar(self, per_minion=None, **glance):
+        """Shared pillar plus per-minion parts (node_config_directory is always per host)."""
+        top = {"base": {"*": ["glance"]}}
+        (self.pillar_dir / "glance.sls").write_text(
+            yaml.safe_dump({"glance": self.base_pillar(**glance)}))
+        for name in NODES:
+            own = {"node_config_directory": str(self.work / "etc-kolla" / name)}
+            own.update((per_minion or {}).get(name, {}))
+            (self.pillar_dir / f"{name}.sls").write_text(yaml.safe_dump({"glance": own}))
+            top["base"][name] = [name]
+        (self.pillar_dir / "top.sls").write_text(yaml.safe_dump(top))
+        ret = self.cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt="*")
+        assert ret.returncode == 0, ret.stdout
+
+    def apply(self, *args, tgt="*", fun="state.apply"):
+        ret = self.cli.run("--timeout=900", fun, *args, minion_tgt=tgt)
+        return StateRun(ret)
+
+    def deploy(self, per_minion=None, fun="state.highstate", **glance):
+        self.write_pillar(per_minion, **glance)
+        return self.apply(fun=fun) if fun == "state.highstate" else self.apply("glance")
+
+    def container_id(self, node, name="glance_api"):
+        out = self.dockerds[node].docker("ps", "-q", "--no-trunc", "--filter", f"name=^{name}$",
+                                         check=False)
+        return out.stdout.strip() or None
+
+    def container_ids(self):
+        return {node: self.container_id(node) for node in NODES}
+
+
+class StateRun:
+    """A ``salt '*' state.*`` result, per minion."""
+
+    def __init__(self, ret):
+        self.ret = ret
+        self.returncode = ret.returncode
+        self.data = ret.data if isinstance(ret.data, dict) else {}
+
+    def states(self, node):
+        value = self.data.get(node)
+        return value if isinstance(value, dict) else {}
+
+    def failed(self):
+        return {f"{node}: {sid}": s.get("comment") for node in self.data
+                for sid, s in self.states(node).items() if not s.get("result")}
+
+    def changed(self, node):
+        return {s["__id__"]: s["changes"] for s in self.states(node).values() if s.get("changes")}
+
+    def comments(self, node):
+        value = self.data.get(node)
+        if not isinstance(value, dict):
+            return str(value)
+        return "\n".join(str(s.get("comment", "")) + " " + str(s.get("name", ""))
+                         for s in value.values())
+
+    def ok(self):
+        return self.returncode == 0 and not self.failed() and set(self.data) == set(NODES)
+
+    def __repr__(self):
+        return json.dumps(self.failed() or self.data, indent=1, default=str)[:6000]
+
+
+@pytest.fixture(scope="session")
+def stack(salt_factories, dockerds, images, mariadb, tmp_path_factory):
+    work = tmp_path_factory.mktemp("stack")
+    states, pillar = work / "states", work / "pillar"
+    states.mkdir()
+    pillar.mkdir()
+    (work / "custom").mkdir()
+    (work / "shared-datadir").mkdir()
+    (states / "top.sls").write_text("base:\n  '*':\n    - glance\n")
+    master = salt_factories.salt_master_daemon(
+        "glance-master",
+        overrides={
+            "file_roots": {"base": [str(REPO), str(states)]},
+            "pillar_roots": {"base": [str(pillar)]},
+            "log_level_logfile": "info",
+        },
+    )
+    (pillar / "top.sls").write_text("base: {}\n")
+    with master.started():
+        minions = {}
+        for name in NODES:
+            minions[name] = master.salt_minion_daemon(
+                name,
+                overrides={"docker.url": dockerds[name].url, "grains": {"num_cpus": 2}},
+            )
+        started = [m.started() for m in minions.values()]
+        for ctx in started:
+            ctx.__enter__()
+        try:
+            result = Stack(master, minions, dockerds, pillar, work)
+            sync = result.cli.run("saltutil.sync_all", minion_tgt="*")
+            assert sync.returncode == 0, sync.stdout
+            yield result
+        finally:
+            for ctx in reversed(started):
+                ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
+def custom_files(stack):
+    """Write operator files under node_custom_config; removed after the test."""
+    written = []
+
+    def write(relpath, text):
+        path = stack.work / "custom" / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        written.append(path)
+        return path
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)
+    shutil.rmtree(stack.work / "custom" / "glance", ignore_errors=True)

@@ -1,0 +1,67 @@
+"""`salt '*' state.highstate` deploys a working Glance on three simulated hosts."""
+
+import hashlib
+
+import pytest
+
+from harness.glance_client import download_sha256, healthy, random_payload, upload_image
+from harness.loopback import hosts
+
+pytestmark = pytest.mark.integration
+ADDRESSES = hosts(3)
+NODES = tuple(ADDRESSES)
+MB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def shared(stack):
+    """Three API hosts on the shared datadir, with one image uploaded through node1."""
+    run = stack.deploy(glance_file_datadir_volume=str(stack.shared))
+    assert run.ok(), run
+    payload = random_payload(5 * MB, "shared")
+    image_id = upload_image(ADDRESSES["node1"], "shared-1", payload)
+    return {"run": run, "image": image_id, "sha": hashlib.sha256(payload).hexdigest()}
+
+
+def test_every_api_host_answers_and_serves_images_uploaded_elsewhere(stack, shared):
+    for node, address in ADDRESSES.items():
+        assert healthy(address), node
+        assert download_sha256(address, shared["image"]) == shared["sha"], node
+    assert (stack.shared / "images" / shared["image"]).stat().st_size == 5 * MB
+
+
+def test_first_apply_bootstrapped_the_schema_once_on_the_db_node(shared):
+    run = shared["run"]
+    assert "glance-service-glance_db-current" in run.changed("node1")
+    assert "glance-service-glance_db-current" not in run.changed("node2")
+
+
+def test_second_apply_changes_nothing_and_restarts_nothing(stack, shared):
+    before = stack.container_ids()
+    run = stack.apply(fun="state.highstate")
+    assert run.ok(), run
+    assert {node: run.changed(node) for node in NODES} == {node: {} for node in NODES}
+    assert stack.container_ids() == before
+    assert download_sha256(ADDRESSES["node3"], shared["image"]) == shared["sha"]
+
+
+def test_changing_one_hosts_option_restarts_only_that_container(stack, shared):
+    before = stack.container_ids()
+    run = stack.deploy(per_minion={"node2": {"glance_logging_debug": "yes"}},
+                       glance_file_datadir_volume=str(stack.shared))
+    assert run.ok(), run
+    after = stack.container_ids()
+    assert after["node2"] != before["node2"]
+    assert after["node1"] == before["node1"] and after["node3"] == before["node3"]
+    assert healthy(ADDRESSES["node2"])
+    assert download_sha256(ADDRESSES["node2"], shared["image"]) == shared["sha"]
+
+
+def test_bad_pillar_fails_and_leaves_running_containers_alone(stack, shared):
+    before = stack.container_ids()
+    run = stack.deploy(glance_file_datadir_volume=str(stack.shared), glance_backend_s3="yes")
+    assert run.returncode != 0
+    assert "glance:s3_url is empty but glance_backend_s3 is on" in run.comments("node1")
+    assert stack.container_ids() == before
+    for address in ADDRESSES.values():
+        assert download_sha256(address, shared["image"]) == shared["sha"]
