@@ -43,3 +43,29 @@ def passed(name, errors=(), warnings=()):
             - warnings: []
     """
     return report(name, list(errors or ()), list(warnings or ()))
+
+
+def s3_reachable(name, url, access_key, secret_key, bucket, url_format="auto"):
+    """
+    Ask the S3 server whether it accepts the keys (a read-only listing).
+
+    A missing bucket is fine: glance creates it on the first upload.
+    """
+    check = __salt__["glance_store.s3_check"](  # noqa: F821
+        url, access_key, secret_key, bucket, url_format)
+    ret = {"name": name, "changes": {}, "result": True,
+           "comment": f"S3 at {url} accepts the glance keys"}
+    if check["status"] == "credentials":
+        ret["result"] = False
+        ret["comment"] = (
+            f"S3 at {url} rejected the keys ({check['detail']}) — fix glance:s3_access_key "
+            "/ s3_secret_key (or glance_backend_s3_access_key / _secret_key); nothing "
+            "was changed"
+        )
+    elif check["status"] != "ok":
+        ret["result"] = False
+        ret["comment"] = (
+            f"S3 at {url} cannot be reached ({check['detail']}) — check glance:s3_url "
+            "and that the server is up; nothing was changed"
+        )
+    return ret

@@ -7,3 +7,16 @@ glance-precheck-glance_precheck-passed:
     - errors: {{ glance.errors | json }}
     - warnings: {{ glance.warnings | json }}
     - failhard: true
+{%- if not glance.errors and glance.am_i_api_host and 's3' in glance.stores %}
+
+glance-precheck-glance_precheck-s3_reachable:
+  glance_precheck.s3_reachable:
+    - url: {{ glance.s3.url | json }}
+    - access_key: {{ glance.s3.access_key | json }}
+    - secret_key: {{ glance.s3.secret_key | json }}
+    - bucket: {{ glance.s3.bucket | json }}
+    - url_format: {{ glance.s3.url_format | json }}
+    - failhard: true
+    - require:
+      - glance_precheck: glance-precheck-glance_precheck-passed
+{%- endif %}

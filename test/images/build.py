@@ -425,8 +425,9 @@ def ensure_pushed(release, cache_dir, docker_host, repo, timer=None):
               flush=True)
         return "up-to-date"
     local = _docker(docker_host, "image", "inspect", "--format",
-                    "{{index .Config.Labels \"%s\"}}" % HASH_LABEL, ref)
-    if local.returncode != 0 or local.stdout.strip() != want:
+                    "{{.Id}} {{index .Config.Labels \"%s\"}}" % HASH_LABEL, ref)
+    old_id, _, have = local.stdout.strip().partition(" ")
+    if local.returncode != 0 or have != want:
         tarball = build_rootfs_tarball(release, cache_dir, timer)
         changes = ["USER glance", 'CMD ["kolla_start"]',
                    f"LABEL {HASH_LABEL}={want}",
@@ -437,6 +438,9 @@ def ensure_pushed(release, cache_dir, docker_host, repo, timer=None):
             for change in changes:
                 cmd += ["-c", change]
             _docker(docker_host, *cmd, str(tarball), ref, check=True)
+        if old_id:
+            # the previous build is untagged now; fails harmlessly while in use
+            _docker(docker_host, "image", "rm", old_id)
     with timer.step(f"docker push {ref}"):
         _docker(docker_host, "push", ref, check=True)
     return "pushed"

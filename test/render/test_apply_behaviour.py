@@ -23,7 +23,7 @@ def test_second_apply_reports_no_changes(minion):
     assert second.changed() == {}
 
 
-def test_secrets_never_appear_in_state_output(minion):
+def test_secrets_never_appear_in_state_output(minion, moto_s3):
     run = minion.apply(glance_backend_s3="yes", s3_url="http://127.0.0.1:9000",
                        s3_access_key="a", s3_secret_key="s3-very-secret",
                        s3_glance_bucket="b")

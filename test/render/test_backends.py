@@ -83,7 +83,7 @@ def test_vmware_backend_renders_vcenter_settings(minion):
     assert default_backend(run) == "vmware"
 
 
-def test_s3_backend_uses_the_shared_s3_variables(minion):
+def test_s3_backend_uses_the_shared_s3_variables(minion, moto_s3):
     run = minion.apply(glance_backend_s3="yes", s3_url="http://127.0.0.1:9000",
                        s3_access_key="minio", s3_secret_key="minio-secret",
                        s3_glance_bucket="images")
@@ -96,19 +96,19 @@ def test_s3_backend_uses_the_shared_s3_variables(minion):
     assert enabled(run) == ["s3:s3", "http:http"]
 
 
-def test_s3_accepts_kollas_s3_bucket_and_glance_specific_overrides(minion):
-    run = minion.apply(glance_backend_s3="yes", s3_url="http://127.0.0.1:9000",
+def test_s3_accepts_kollas_s3_bucket_and_glance_specific_overrides(minion, moto_s3):
+    run = minion.apply(glance_backend_s3="yes", s3_url="http://127.0.0.9:9999",
                        s3_access_key="shared", s3_secret_key="shared-secret",
                        s3_bucket="kolla-bucket",
                        glance_backend_s3_access_key="own",
-                       glance_backend_s3_url="https://127.0.0.2:9443",
+                       glance_backend_s3_url="http://127.0.0.1:9000",
                        glance_backend_s3_bucket_url_format="path")
     assert run.returncode == 0, run.stdout
     s3 = run.ini("glance-api.conf")["s3"]
     assert s3["s3_store_bucket"] == "kolla-bucket"
     assert s3["s3_store_access_key"] == "own"
     assert s3["s3_store_secret_key"] == "shared-secret"
-    assert s3["s3_store_host"] == "https://127.0.0.2:9443"
+    assert s3["s3_store_host"] == "http://127.0.0.1:9000"
     assert s3["s3_store_bucket_url_format"] == "path"
 
 
@@ -138,3 +138,12 @@ def test_explicit_default_backend_overrides_the_priority(minion):
     assert run.returncode == 0, run.stdout
     assert default_backend(run) == "file"
     assert enabled(run) == ["rbd:rbd", "file:file", "http:http"]
+
+
+def test_unreachable_s3_fails_the_precheck_and_writes_nothing(minion):
+    run = minion.apply(glance_backend_s3="yes", s3_url="http://127.0.0.1:9",
+                       s3_access_key="a", s3_secret_key="never-shown", s3_glance_bucket="b")
+    assert run.returncode != 0
+    assert "S3 at http://127.0.0.1:9 cannot be reached" in run.comments()
+    assert "never-shown" not in run.stdout
+    assert not minion.service_dir.exists()

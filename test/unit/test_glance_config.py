@@ -158,3 +158,23 @@ def test_database_password_is_url_quoted():
     conf = gc.ini_loads(settings(glance_database_password="p@ss/word")["files"][
         "glance-api.conf"]["contents"])
     assert conf["database"]["connection"].startswith("mysql+pymysql://glance:p%40ss%2Fword@")
+
+
+def test_s3_endpoint_for_salts_s3_client():
+    import glance_store
+
+    assert glance_store.s3_endpoint("http://127.0.0.1:9000") == ("127.0.0.1:9000", False, True)
+    assert glance_store.s3_endpoint("https://s3.example:443", "virtual") == (
+        "s3.example:443", True, False)
+
+
+@pytest.mark.parametrize("message,status", [
+    ("Failed s3 operation. NoSuchBucket: The specified bucket does not exist", "ok"),
+    ("Failed s3 operation. SignatureDoesNotMatch: ...", "credentials"),
+    ("Failed s3 operation. InvalidAccessKeyId: ...", "credentials"),
+    ("Connection refused", "unreachable"),
+])
+def test_s3_errors_are_classified(message, status):
+    import glance_store
+
+    assert glance_store.classify_s3_error(message) == status
