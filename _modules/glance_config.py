@@ -36,6 +36,7 @@ BOOL_KEYS = (
     "vmware_vcenter_insecure",
     "glance_logging_debug",
     "glance_clean_remove_data",
+    "glance_cache_cleanup_enabled",
 )
 # Keys that default to "derived" (empty string) rather than a fixed bool.
 DERIVED_BOOL_KEYS = ("glance_backend_file", "glance_backend_ceph", "glance_backend_swift")
@@ -428,6 +429,8 @@ def numbers(flags, grains, errors):
         "database_port": 1,
         "glance_upgrade_max_unavailable": 1,
         "glance_cache_max_size": 0,
+        "glance_cache_prune_interval": 1,
+        "glance_cache_clean_hour": 0,
         "glance_api_healthy_timeout": 1,
         "default_container_healthcheck_interval": 1,
         "default_container_healthcheck_timeout": 1,

@@ -54,13 +54,15 @@ def oneshot(name, image, binds, command=None, environment=None, timeout=600):
                                    **kwargs)
     deadline = time.monotonic() + timeout
     timed_out = False
-    while docker["docker.state"](name) == "running":
+    # docker.state caches its answer in __context__ for the whole run: inspect instead
+    info = docker["docker.inspect_container"](name)
+    while info["State"]["Running"]:
         if time.monotonic() > deadline:
             timed_out = True
             docker["docker.kill"](name)
             break
-        time.sleep(1)
-    info = docker["docker.inspect_container"](name)
+        time.sleep(0.5)
+        info = docker["docker.inspect_container"](name)
     logs = docker["docker.logs"](name)
     docker["docker.rm"](name, force=True)
     return {

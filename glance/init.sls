@@ -5,3 +5,4 @@ include:
   - .config
   - .bootstrap
   - .service
+  - .cache

@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GLANCE_TEST_CACHE:-/var/cache/glance-formula}
-packages=(docker.io docker-registry debootstrap mariadb-server haproxy python3-venv)
+packages=(docker.io docker-registry debootstrap mariadb-server haproxy cron python3-venv)
 
 missing=()
 for pkg in "${packages[@]}"; do

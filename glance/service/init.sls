@@ -38,7 +38,9 @@ glance-service-glance_db-current:
     - require:
       - docker_image: glance-service-docker_image-present
       - sls: {{ tplroot }}.config
+{%-   if glance.am_i_db_node %}
       - sls: {{ tplroot }}.bootstrap
+{%-   endif %}
 {%-   for volume in api.named_volumes %}
       - docker_volume: glance-service-docker_volume-present-{{ volume }}
 {%-   endfor %}
