@@ -10,89 +10,32 @@ then runs the formula masterless: ``salt-call --local state.apply glance``.
 """
 
 import argparse
-import json
 import os
 import pathlib
-import subprocess
 import sys
 import textwrap
 
-import yaml
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "test"))
-sys.path.insert(0, str(REPO / "test" / "images"))
 
-import build  # noqa: E402
-from harness.daemons import Dockerd, MariaDB, Registry  # noqa: E402
+from harness.single_node import SingleNode  # noqa: E402
 
-ADDRESS = "127.0.2.1"
-RELEASE = "2022.2"
-CACHE = pathlib.Path(os.environ.get("GLANCE_TEST_CACHE", "/var/cache/glance-formula"))
-RUN = pathlib.Path("/run/gf-demo")
 STATE = pathlib.Path(os.environ.get("GLANCE_DEMO_DIR", "/var/lib/glance-formula-demo"))
-DB_ROOT_PASSWORD = "demo-root-pw"
 
 
-def daemons():
-    return [
-        Registry(root_dir=CACHE / "registry", addr=f"{ADDRESS}:5000", run_dir=RUN / "registry"),
-        Dockerd("demo", run_dir=RUN, data_root=CACHE / "docker" / "demo"),
-        MariaDB(run_dir=RUN, host=ADDRESS, port=3306, root_password=DB_ROOT_PASSWORD),
-    ]
-
-
-def salt_config(dockerd):
-    conf = STATE / "salt"
-    (conf / "pillar").mkdir(parents=True, exist_ok=True)
-    (conf / "minion").write_text(textwrap.dedent(f"""\
-        id: demo
-        file_client: local
-        file_roots: {{base: [{REPO}]}}
-        pillar_roots: {{base: [{conf / 'pillar'}]}}
-        module_dirs: [{REPO}]
-        root_dir: {conf}
-        cachedir: {conf}/cache
-        pki_dir: {conf}/pki
-        sock_dir: {conf}/sock
-        log_file: {conf}/minion.log
-        docker.url: {dockerd.url}
-        """))
-    pillar = {
-        "glance": {
-            "docker_registry": f"{ADDRESS}:5000",
-            "docker_namespace": "openstack.kolla",
-            "openstack_release": RELEASE,
-            "api_interface_address": ADDRESS,
-            "node_config_directory": str(STATE / "etc-kolla"),
-            "node_custom_config": str(STATE / "config"),
-            "enable_keystone": "no",
-            "database_address": ADDRESS,
-            "database_password": DB_ROOT_PASSWORD,
-            "glance_database_password": "demo-glance-pw",
-        }
-    }
-    (conf / "pillar" / "top.sls").write_text("base:\n  '*':\n    - glance\n")
-    (conf / "pillar" / "glance.sls").write_text(yaml.safe_dump(pillar))
-    return conf
+def node():
+    return SingleNode("demo", "127.0.2.1", STATE)
 
 
 def deploy():
-    started = daemons()
-    for daemon in started:
-        daemon.start()
-        daemon.detach()
-    registry, dockerd = started[0], started[1]
-    build.ensure_pushed(RELEASE, CACHE, dockerd.url,
-                        f"{registry.addr}/openstack.kolla/glance-api")
-    conf = salt_config(dockerd)
-    salt_call = pathlib.Path(sys.executable).parent / "salt-call"
-    proc = subprocess.run([str(salt_call), "--local", "-c", str(conf), "--state-output=terse",
-                           "--retcode-passthrough", "state.apply", "glance"], check=False)
-    if proc.returncode != 0:
+    demo = node().start()
+    demo.detach()
+    demo.write_pillar()
+    _, returncode, _ = demo.salt_call("state.apply", "glance", output="terse")
+    if returncode != 0:
         print("state.apply glance failed (see above)", file=sys.stderr)
-        return proc.returncode
-    url = f"http://{ADDRESS}:9292"
+        return returncode
+    url = demo.url
     print(textwrap.dedent(f"""
         Glance is running: {url}
           curl {url}/healthcheck
@@ -110,9 +53,8 @@ def deploy():
 
 
 def stop():
-    for daemon in reversed(daemons()):
-        daemon.stop_from_pidfile()
-    print(json.dumps({"stopped": str(RUN)}))
+    node().stop_from_pidfiles()
+    print("stopped")
     return 0
 
 

@@ -1,0 +1,100 @@
+"""
+Benchmark: wall time of `state.apply glance` on one minion — first apply, no-op
+re-apply, one-option change — against a baseline measured in the same run: the raw
+`docker run` of the same bootstrap (db_sync + metadefs) and glance_api containers,
+with the same config, waiting for /healthcheck the same way.
+
+    python bench/apply.py [--release 2022.2] [--repeat 3]
+
+Target (issue): no-op re-apply <= 5 s per minion with 0 changes.
+Uses 127.0.3.1 (registry, dockerd "bench", MariaDB) so it never meets the tests.
+"""
+
+import argparse
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "test"))
+
+from harness.glance_client import healthy  # noqa: E402
+from harness.single_node import SingleNode  # noqa: E402
+from harness.wait import wait_for  # noqa: E402
+
+
+def changes(states):
+    return sum(1 for s in states.values() if s.get("changes")) if isinstance(states, dict) else -1
+
+
+def raw_docker(node, image, service_dir):
+    """The baseline: what the formula does, by hand, with the docker CLI."""
+    binds = ["-v", f"{service_dir}/:/var/lib/kolla/config_files/:ro",
+             "-v", "bench_raw_data:/var/lib/glance/", "-v", "kolla_logs:/var/log/kolla/"]
+    env = ["-e", "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS"]
+    docker = ["docker", "-H", node.dockerd.url]
+    start = time.monotonic()
+    subprocess.run(docker + ["run", "--rm", "--network", "host", *env, "-e", "KOLLA_BOOTSTRAP=",
+                             *binds, image], check=True, capture_output=True)
+    subprocess.run(docker + ["run", "-d", "--name", "bench_raw", "--network", "host", *env,
+                             *binds, image], check=True, capture_output=True)
+    wait_for(lambda: healthy(node.address), timeout=300, interval=0.2, what="raw glance_api")
+    seconds = time.monotonic() - start
+    subprocess.run(docker + ["rm", "-f", "bench_raw"], check=True, capture_output=True)
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--release", default="2022.2")
+    parser.add_argument("--repeat", type=int, default=3, help="no-op re-applies to time")
+    args = parser.parse_args()
+    node = SingleNode("bench", "127.0.3.1", tempfile.mkdtemp(prefix="glance-bench-"),
+                      release=args.release)
+    node.start()
+    try:
+        node.dockerd.remove_all_containers()
+        image = node.pillar()["docker_registry"] + f"/openstack.kolla/glance-api:{args.release}"
+        subprocess.run(["docker", "-H", node.dockerd.url, "pull", image], check=True,
+                       capture_output=True)
+        # the baseline gets its own database, rendered by the formula's config states
+        node.write_pillar(glance_database_name="glance_raw")
+        for sls in ("glance.config", "glance.bootstrap"):
+            _, rc, out = node.salt_call("state.apply", sls)
+            assert rc == 0, out
+        baseline = raw_docker(node, image, node.state_dir / "etc-kolla/glance-api")
+
+        node.write_pillar(glance_database_name="glance_formula")
+        first, rc, out = node.salt_call("state.apply", "glance")
+        assert rc == 0, out
+        noops = []
+        for _ in range(args.repeat):
+            seconds, rc, out = node.salt_call("state.apply", "glance")
+            assert rc == 0 and changes(out) == 0, out
+            noops.append(seconds)
+        node.write_pillar(glance_database_name="glance_formula", glance_logging_debug="yes")
+        change, rc, out = node.salt_call("state.apply", "glance")
+        assert rc == 0, out
+        changed = changes(out)
+    finally:
+        node.stop()
+
+    noop = statistics.median(noops)
+    rows = [
+        ("baseline: raw docker run (bootstrap + api + healthy)", baseline, 1.0),
+        ("first apply (db, bootstrap, container, healthy)", first, first / baseline),
+        (f"no-op re-apply (median of {len(noops)}, 0 changes)", noop, noop / baseline),
+        (f"one-option change ({changed} states changed)", change, change / baseline),
+    ]
+    print(f"\nglance {args.release}, one minion, seconds (ratio to baseline)")
+    for label, seconds, ratio in rows:
+        print(f"  {label:<55} {seconds:7.2f} s  x{ratio:.2f}")
+    print(f"  no-op target <= 5 s per minion: {'met' if noop <= 5 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
