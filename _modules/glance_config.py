@@ -535,6 +535,9 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None):
     out["files"] = {} if errors else files
     out["config_hash"] = config_hash(out["files"])
     out["services"] = services(out)
+    out["loadbalancer"] = loadbalancer(out, errors)
+    out["lb_files"] = {} if errors else lb_files(out)
+    out["services"]["glance-haproxy"] = haproxy_service(out)
     return out
 
 
@@ -889,6 +892,71 @@ def services(s):
     }
 
 
+def loadbalancer(s, errors):
+    """Where HAProxy runs and what it fronts (glance_loadbalancer_hosts)."""
+    flags = s["flags"]
+    hosts = [str(host) for host in flags["glance_loadbalancer_hosts"] or []]
+    lb = {
+        "hosts": hosts,
+        "enabled": s["minion_id"] in hosts,
+        "address": str(flags["kolla_internal_vip_address"]),
+        "port": s["api_port"],
+        "backend": LB_BACKEND,
+        "service_dir": f"{flags['node_config_directory']}/glance-haproxy",
+        "socket_volume": LB_SOCKET_VOLUME,
+    }
+    if hosts and not lb["address"]:
+        errors.append(
+            "glance:kolla_internal_vip_address is empty but glance_loadbalancer_hosts is "
+            "set — set it to the address HAProxy serves the Glance API on"
+        )
+    if hosts:
+        for host in s["api_hosts"]:
+            if not host["address"]:
+                errors.append(
+                    f"glance:glance_api_hosts entry {host['id']!r} has no address, which "
+                    f"HAProxy needs — write it as {{id: {host['id']}, address: <ip>}}"
+                )
+    return lb
+
+
+def lb_files(s):
+    """The HAProxy service directory: config.json (Kolla contract) and haproxy.cfg."""
+    lb = s["loadbalancer"]
+    if not lb["hosts"]:
+        return {}
+    backends = s["services"][SERVICE_NAME]["haproxy"]["backends"]
+    cfg = haproxy_config(lb["address"], lb["port"], backends, f"{LB_SOCKET_DIR}/haproxy.sock")
+    config_json = {
+        "command": "/usr/sbin/haproxy -W -db -f /etc/haproxy/haproxy.cfg",
+        "config_files": [{"source": f"{CONFIG_DIR_IN_CONTAINER}/haproxy.cfg",
+                          "dest": "/etc/haproxy/haproxy.cfg", "owner": "haproxy",
+                          "perm": "0600"}],
+        "permissions": [{"path": LB_SOCKET_DIR, "owner": "haproxy:haproxy", "recurse": True}],
+    }
+    return {
+        "config.json": {"contents": json.dumps(config_json, indent=4, sort_keys=True) + "\n",
+                        "mode": "0600"},
+        "haproxy.cfg": {"contents": cfg, "mode": "0600"},
+    }
+
+
+def haproxy_service(s):
+    flags, lb = s["flags"], s["loadbalancer"]
+    tag = flags["openstack_tag"] or s["release"]
+    registry = f"{flags['docker_registry']}/" if flags["docker_registry"] else ""
+    return {
+        "container_name": flags["glance_haproxy_container_name"],
+        "enabled": lb["enabled"],
+        "image": f"{registry}{flags['docker_namespace']}/haproxy:{tag}",
+        "volumes": [f"{lb['service_dir']}/:{CONFIG_DIR_IN_CONTAINER}/:ro",
+                    f"{LB_SOCKET_VOLUME}:{LB_SOCKET_DIR}/"],
+        "named_volumes": [LB_SOCKET_VOLUME],
+        "environment": {"KOLLA_CONFIG_STRATEGY": "COPY_ALWAYS"},
+        "labels": {HASH_LABEL: config_hash(s["lb_files"])},
+    }
+
+
 def masked(value, key=""):
     """A copy of ``value`` with every secret-looking key replaced by stars."""
     if isinstance(value, dict):
@@ -898,6 +966,70 @@ def masked(value, key=""):
     if key and SECRET_PATTERN.search(key) and value:
         return "********"
     return value
+
+
+# ---------------------------------------------------------------- load balancer (kolla's HAProxy shape)
+
+LB_NAME = "glance_api"
+LB_SOCKET_VOLUME = "glance_haproxy_socket"
+# kolla's haproxy admin socket directory inside the container
+LB_SOCKET_DIR = "/var/lib/kolla/haproxy"
+LB_BACKEND = LB_NAME + "_back"
+LB_CHECK = {"inter": 2000, "rise": 2, "fall": 5}
+LB_TIMEOUTS = {
+    "http-request": "10s",
+    "queue": "1m",
+    "connect": "10s",
+    # image uploads and downloads stream for a long time
+    "client": "6h",
+    "server": "6h",
+    "check": "10s",
+}
+
+
+def haproxy_config(frontend_address, port, backends, admin_socket, timeouts=None,
+                   maxconn=4000, name=LB_NAME):
+    """
+    haproxy.cfg text in kolla's shape for glance-api (deterministic).
+
+    ``backends`` is ``services["glance-api"]["haproxy"]["backends"]``:
+    ``[{"id", "address", "port"}]``; ``timeouts`` overrides :data:`LB_TIMEOUTS`.
+    """
+    if not backends:
+        raise ValueError("haproxy_config needs at least one backend {id, address, port} — "
+                         "glance_api_hosts is empty")
+    for backend in backends:
+        missing = [key for key in ("id", "address", "port") if not backend.get(key)]
+        if missing:
+            raise ValueError(f"backend {backend!r} has no {', '.join(missing)} — give every "
+                             "API host an address (glance_api_hosts: {id, address})")
+    merged = dict(LB_TIMEOUTS, **(timeouts or {}))
+    check = " ".join(f"{key} {value}" for key, value in LB_CHECK.items())
+    lines = [
+        "global",
+        f"    maxconn {int(maxconn)}",
+        f"    stats socket {admin_socket} mode 600 level admin",
+        "    stats timeout 30s",
+        "",
+        "defaults",
+        "    mode http",
+        "    balance roundrobin",
+        # a request whose connection to a node fails goes to another node
+        "    retries 3",
+        "    option redispatch",
+        "    http-reuse safe",
+        *(f"    timeout {key} {value}" for key, value in merged.items()),
+        "",
+        f"frontend {name}_front",
+        f"    bind {frontend_address}:{int(port)}",
+        f"    default_backend {name}_back",
+        "",
+        f"backend {name}_back",
+        "    option httpchk GET /healthcheck",
+        *(f"    server {b['id']} {b['address']}:{int(b['port'])} check {check}"
+          for b in backends),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- Salt wrappers
@@ -933,6 +1065,11 @@ def render(defaults, pillar=None, minion_id=None):
         grains=dict(__grains__),  # noqa: F821
         read_file=_read_file,
     )
+
+
+def current():
+    """This minion's settings, unmasked, for the other glance modules."""
+    return render(_defaults())
 
 
 def show(minion_id=None, pillar=None):

@@ -98,3 +98,91 @@ def upgrade_step(image, binds, steps, timeout=900):
     env = {"KOLLA_UPGRADE": ""}
     env.update({f"GLANCE_DB_{step.upper()}": "" for step in steps})
     return oneshot("glance_db_upgrade", image, binds, environment=env, timeout=timeout)
+
+
+# ---------------------------------------------------------------- with this minion's settings
+
+
+def connection_args(database):
+    """saltext.mysql connection kwargs for the admin account of ``database``."""
+    return {
+        "connection_host": database["host"],
+        "connection_port": database["port"],
+        "connection_user": database["admin_user"],
+        "connection_pass": database["admin_password"],
+    }
+
+
+def populated(database):
+    """True when the glance database already holds a schema (an upgrade, not a fresh deploy)."""
+    tables = __salt__["mysql.db_tables"](database["name"], **connection_args(database))  # noqa: F821
+    return bool(tables) and "alembic_version" in tables
+
+
+def _trust_function_creators(database, value):
+    """Set log_bin_trust_function_creators; returns the previous value (glance's triggers
+    need it on MySQL/MariaDB with binary logging during expand/contract)."""
+    query = __salt__["mysql.query"]  # noqa: F821
+    args = connection_args(database)
+    before = query("mysql", "SELECT @@GLOBAL.log_bin_trust_function_creators", **args)
+    previous = int(before["results"][0][0]) if before and before.get("results") else 0
+    query("mysql", f"SET GLOBAL log_bin_trust_function_creators = {int(value)}", **args)
+    return previous
+
+
+def _here():
+    settings = __salt__["glance_config.current"]()  # noqa: F821
+    return settings, settings["services"]["glance-api"]["volumes"]
+
+
+def status(image=None):
+    """
+    ``db check`` on this node with ``image`` (default: the configured one).
+
+    CLI Example::
+
+        salt node1 glance_db.status 127.0.0.1:5000/openstack.kolla/glance-api:2025.1
+    """
+    settings, binds = _here()
+    return check(image or settings["image"], binds)
+
+
+def _run_with_trust(settings, runner):
+    previous = _trust_function_creators(settings["database"], 1)
+    try:
+        return runner()
+    finally:
+        _trust_function_creators(settings["database"], previous)
+
+
+def _finished(what, run, image, binds):
+    if run["exit_code"] != 0:
+        from salt.exceptions import CommandExecutionError  # pylint: disable=import-outside-toplevel
+
+        raise CommandExecutionError(
+            f"glance-manage {what} with {image} failed (exit {run['exit_code']}); nothing "
+            f"after it ran. Last log lines:\n{log_tail(run['logs'])}"
+        )
+    return {"ran": what, "image": image, "schema": check(image, binds)["status"],
+            "logs": log_tail(run["logs"], 5)}
+
+
+def upgrade(image, steps):
+    """
+    Rolling-upgrade schema steps (``expand``, ``migrate``, ``contract``) on this
+    node with the target ``image``, log_bin_trust_function_creators on around them.
+
+    CLI Example::
+
+        salt node1 glance_db.upgrade <image> '[expand, migrate]'
+    """
+    settings, binds = _here()
+    run = _run_with_trust(settings, lambda: upgrade_step(image, binds, steps))
+    return _finished(f"db {' + '.join(steps)}", run, image, binds)
+
+
+def sync(image):
+    """Legacy (offline) upgrade: db_sync + metadefs with the target ``image``."""
+    settings, binds = _here()
+    run = _run_with_trust(settings, lambda: bootstrap(image, binds))
+    return _finished("db_sync", run, image, binds)

@@ -1,7 +1,7 @@
 """
 Rolling upgrade of glance-api across minions: the order, and the load balancer.
 
-Plain functions first (``plan``, ``haproxy_config``, the HAProxy runtime API
+Plain functions first (``plan``, the HAProxy runtime API
 helpers), so the unit tests call them without Salt; thin Salt wrappers at the
 end (``salt lb1 glance_upgrade.drain_node glance_api_back node2 ...``).
 
@@ -24,28 +24,16 @@ from salt.exceptions import CommandExecutionError
 __virtualname__ = "glance_upgrade"
 
 SCHEMA_STATES = ("current", "expand", "migrate", "contract")
-FRONTEND_SUFFIX = "_front"
-BACKEND_SUFFIX = "_back"
-DEFAULT_NAME = "glance_api"
-DEFAULT_BACKEND = DEFAULT_NAME + BACKEND_SUFFIX
+# the backend name glance_config.haproxy_config writes (kolla's glance_api_back)
+DEFAULT_BACKEND = "glance_api_back"
 # kolla's haproxy admin socket
 DEFAULT_ADMIN_SOCKET = "/var/lib/kolla/haproxy/haproxy.sock"
 DEFAULT_CONTAINER = "glance_api"
 # kolla's glance backend: a node is DOWN after `fall` failed checks `inter` ms apart
-CHECK = {"inter": 2000, "rise": 2, "fall": 5}
-SECONDS_TO_MARK_DOWN = CHECK["inter"] * CHECK["fall"] / 1000
+SECONDS_TO_MARK_DOWN = 2000 * 5 / 1000
 HEALTHCHECK_PATH = "/healthcheck"
 # glance-api-paste.ini: [app:healthcheck] backends = disable_by_file
 HEALTHCHECK_DISABLE_PATH = "/etc/glance/healthcheck_disable"
-TIMEOUTS = {
-    "http-request": "10s",
-    "queue": "1m",
-    "connect": "10s",
-    # image uploads and downloads stream for a long time
-    "client": "6h",
-    "server": "6h",
-    "check": "10s",
-}
 
 
 class UpgradeError(CommandExecutionError):
@@ -147,54 +135,6 @@ def has_shared_storage(settings):
 def healthcheck_disable_path():
     """While this file exists in the container, glance answers 503 on /healthcheck."""
     return HEALTHCHECK_DISABLE_PATH
-
-
-# ---------------------------------------------------------------- haproxy.cfg
-
-
-def haproxy_config(frontend_address, port, backends, admin_socket, timeouts=None,
-                   maxconn=4000, name=DEFAULT_NAME):
-    """
-    haproxy.cfg text in kolla's shape for glance-api (deterministic).
-
-    ``backends`` is ``services["glance-api"]["haproxy"]["backends"]``:
-    ``[{"id", "address", "port"}]``; ``timeouts`` overrides :data:`TIMEOUTS`.
-    """
-    if not backends:
-        raise ValueError("haproxy_config needs at least one backend {id, address, port} — "
-                         "glance_api_hosts is empty")
-    for backend in backends:
-        missing = [key for key in ("id", "address", "port") if not backend.get(key)]
-        if missing:
-            raise ValueError(f"backend {backend!r} has no {', '.join(missing)} — give every "
-                             "API host an address (glance_api_hosts: {id, address})")
-    merged = dict(TIMEOUTS, **(timeouts or {}))
-    check = " ".join(f"{key} {value}" for key, value in CHECK.items())
-    lines = [
-        "global",
-        f"    maxconn {int(maxconn)}",
-        f"    stats socket {admin_socket} mode 600 level admin",
-        "    stats timeout 30s",
-        "",
-        "defaults",
-        "    mode http",
-        "    balance roundrobin",
-        # a request whose connection to a node fails goes to another node
-        "    retries 3",
-        "    option redispatch",
-        "    http-reuse safe",
-        *(f"    timeout {key} {value}" for key, value in merged.items()),
-        "",
-        f"frontend {name}{FRONTEND_SUFFIX}",
-        f"    bind {frontend_address}:{int(port)}",
-        f"    default_backend {name}{BACKEND_SUFFIX}",
-        "",
-        f"backend {name}{BACKEND_SUFFIX}",
-        f"    option httpchk GET {HEALTHCHECK_PATH}",
-        *(f"    server {b['id']} {b['address']}:{int(b['port'])} check {check}"
-          for b in backends),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- HAProxy runtime API
@@ -400,6 +340,62 @@ def running_image(container=DEFAULT_CONTAINER):
         return None
     info = docker["docker.inspect_container"](container)
     return info["Config"]["Image"] if info["State"]["Running"] else None
+
+
+def serving_image():
+    """
+    The image this node's glance_api runs, if it also answers /healthcheck (a node
+    that runs the new image but is unhealthy still needs its upgrade step).
+
+    CLI Example::
+
+        salt -L node1,node2,node3 glance_upgrade.serving_image
+    """
+    api = __salt__["glance_config.current"]()["services"]["glance-api"]  # noqa: F821
+    image = running_image(api["container_name"])
+    return image if image and healthcheck_status(api["url"]) == 200 else None
+
+
+def stop_api(timeout=60):
+    """
+    Stop this node's glance_api (drained first by the orchestration).
+
+    CLI Example::
+
+        salt node2 glance_upgrade.stop_api
+    """
+    docker = __salt__  # noqa: F821
+    name = docker["glance_config.current"]()["services"]["glance-api"]["container_name"]
+    if not docker["docker.exists"](name):
+        return {"container": name, "stopped": False, "why": "no such container"}
+    if docker["docker.inspect_container"](name)["State"]["Running"]:
+        docker["docker.stop"](name, timeout=int(timeout))
+        return {"container": name, "stopped": True}
+    return {"container": name, "stopped": False, "why": "not running"}
+
+
+def _lb_socket():
+    lb = __salt__["glance_config.current"]()["loadbalancer"]  # noqa: F821
+    volume = __salt__["docker.inspect_volume"](lb["socket_volume"])  # noqa: F821
+    return lb["backend"], f"{volume['Mountpoint']}/haproxy.sock"
+
+
+def lb_drain(server, timeout=300):
+    """
+    On a load balancer host: drain API host ``server`` and wait for its requests.
+
+    CLI Example::
+
+        salt lb1 glance_upgrade.lb_drain node2
+    """
+    backend, socket_path = _lb_socket()
+    return drain_node(backend, server, socket_path, timeout)
+
+
+def lb_enable(server, timeout=120):
+    """On a load balancer host: put ``server`` back and wait until HAProxy has it UP."""
+    backend, socket_path = _lb_socket()
+    return enable_node(backend, server, socket_path, timeout)
 
 
 def plan_for(current_images, schema_status=None, target_image=None):

@@ -34,7 +34,7 @@ def _failed_check(ret, check, db_node):
     return ret
 
 
-def current(name, image, binds, config_dir, db_node, bootstrap=False, wait=600,
+def current(name, image, binds, config_dir, db_node, database, bootstrap=False, wait=600,
             interval=5):
     """
     Make sure the schema is current.
@@ -47,6 +47,8 @@ def current(name, image, binds, config_dir, db_node, bootstrap=False, wait=600,
         The service directory on this host (test mode checks it exists).
     db_node
         Minion id that runs the bootstrap (named in messages).
+    database
+        settings["database"]: tells a fresh database from one that needs an upgrade.
     bootstrap
         True on the database node: run db_sync + metadefs when behind.
         False elsewhere: wait up to ``wait`` seconds for the database node.
@@ -68,6 +70,20 @@ def current(name, image, binds, config_dir, db_node, bootstrap=False, wait=600,
         return ret
     if before["status"] == "error":
         return _failed_check(ret, before, db_node)
+    if before["status"] == "contract":
+        # expand + migrate are done: old and new releases share this schema until the
+        # upgrade orchestration contracts it after the last node
+        ret["comment"] = ("the glance schema is expanded for this release; "
+                          "glance.orch.upgrade contracts it once every node runs it")
+        return ret
+    if salt["glance_db.populated"](database):
+        ret["result"] = False
+        ret["comment"] = (
+            f"the glance schema is older than {image} (db check: {before['status']}) — "
+            "upgrade with `salt-run state.orchestrate glance.orch.upgrade` (rolling or "
+            "legacy, per glance_enable_rolling_upgrade); nothing was changed"
+        )
+        return ret
     if __opts__["test"]:  # noqa: F821
         ret["result"] = None
         ret["comment"] = f"the schema needs {before['status']}: would " + (
@@ -88,10 +104,10 @@ def current(name, image, binds, config_dir, db_node, bootstrap=False, wait=600,
     else:
         deadline = time.monotonic() + wait
         after = before
-        while after["status"] != "current" and time.monotonic() < deadline:
+        while after["status"] not in ("current", "contract") and time.monotonic() < deadline:
             time.sleep(interval)
             after = salt["glance_db.check"](image, binds)
-    if after["status"] != "current":
+    if after["status"] not in ("current", "contract"):
         ret["result"] = False
         ret["comment"] = (
             f"the glance schema is still {after['status']} — " + (

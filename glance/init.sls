@@ -5,4 +5,5 @@ include:
   - .config
   - .bootstrap
   - .service
+  - .loadbalancer
   - .cache

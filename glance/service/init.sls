@@ -34,6 +34,7 @@ glance-service-glance_db-current:
     - binds: {{ api.volumes | json }}
     - config_dir: {{ glance.service_dir }}
     - db_node: {{ glance.db_node }}
+    - database: {{ glance.database | json }}
     - bootstrap: {{ glance.am_i_db_node }}
     - require:
       - docker_image: glance-service-docker_image-present

@@ -14,25 +14,25 @@ def api(address, path, method="GET", data=None, headers=None, timeout=60, port=9
         return response.status, body
 
 
-def create_image(address, name):
+def create_image(address, name, port=9292):
     status, body = api(address, "/v2/images", "POST",
                        json.dumps({"name": name, "disk_format": "raw",
                                    "container_format": "bare"}).encode(),
-                       {"Content-Type": "application/json"})
+                       {"Content-Type": "application/json"}, port=port)
     assert status == 201
     return json.loads(body)["id"]
 
 
-def upload_image(address, name, payload):
-    image_id = create_image(address, name)
+def upload_image(address, name, payload, port=9292):
+    image_id = create_image(address, name, port=port)
     status, _ = api(address, f"/v2/images/{image_id}/file", "PUT", payload,
-                    {"Content-Type": "application/octet-stream"}, timeout=300)
+                    {"Content-Type": "application/octet-stream"}, timeout=300, port=port)
     assert status == 204
     return image_id
 
 
-def download_sha256(address, image_id):
-    status, body = api(address, f"/v2/images/{image_id}/file", timeout=300)
+def download_sha256(address, image_id, port=9292):
+    status, body = api(address, f"/v2/images/{image_id}/file", timeout=300, port=port)
     assert status == 200
     return hashlib.sha256(body).hexdigest()
 

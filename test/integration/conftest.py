@@ -67,10 +67,12 @@ def dockerds():
 @pytest.fixture(scope="session")
 def images(registry, dockerds):
     """Both test releases in the local registry (built only when their inputs changed)."""
-    repo = f"{REGISTRY}/{NAMESPACE}/glance-api"
+    repo = f"{REGISTRY}/{NAMESPACE}"
     for release in RELEASES:
-        build.ensure_pushed(release, CACHE, dockerds["node1"].url, repo)
-    return {release: f"{repo}:{release}" for release in RELEASES}
+        for image in ("glance-api", "haproxy"):
+            build.ensure_pushed(release, CACHE, dockerds["node1"].url, f"{repo}/{image}",
+                                image=image)
+    return {release: f"{repo}/glance-api:{release}" for release in RELEASES}
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,7 @@ class Stack:
         self.work = work
         self.shared = work / "shared-datadir"
         self.cli = master.salt_cli(timeout=1200)
+        self.run_cli = master.salt_run_cli(timeout=1800)
 
     def base_pillar(self, **glance):
         pillar = {
@@ -130,6 +133,11 @@ class Stack:
         self.write_pillar(per_minion, **glance)
         return self.apply(fun=fun) if fun == "state.highstate" else self.apply("glance")
 
+    def orchestrate(self, **glance):
+        """salt-run state.orchestrate glance.orch.upgrade pillar='{"glance": {...}}'."""
+        return self.run_cli.run("state.orchestrate", "glance.orch.upgrade",
+                                "pillar=" + json.dumps({"glance": glance}))
+
     def container_id(self, node, name="glance_api"):
         out = self.dockerds[node].docker("ps", "-q", "--no-trunc", "--filter", f"name=^{name}$",
                                          check=False)
@@ -169,7 +177,11 @@ class StateRun:
         return self.returncode == 0 and not self.failed() and set(self.data) == set(NODES)
 
     def __repr__(self):
-        return json.dumps(self.failed() or self.data, indent=1, default=str)[:6000]
+        missing = sorted(set(NODES) - set(self.data))
+        head = f"returncode={self.returncode} missing={missing} failed="
+        body = self.failed() or {n: v for n, v in self.data.items() if not isinstance(v, dict)}
+        return head + json.dumps(body, indent=1, default=str)[:6000] + "\n" + str(
+            self.ret.stderr)[-2000:]
 
 
 @pytest.fixture(scope="session")
@@ -203,6 +215,9 @@ def stack(salt_factories, dockerds, images, mariadb, tmp_path_factory):
         try:
             result = Stack(master, minions, dockerds, pillar, work)
             sync = result.cli.run("saltutil.sync_all", minion_tgt="*")
+            assert sync.returncode == 0, sync.stdout
+            # the orchestration renders with glance_config / glance_upgrade on the master
+            sync = result.run_cli.run("saltutil.sync_all")
             assert sync.returncode == 0, sync.stdout
             yield result
         finally:

@@ -18,6 +18,7 @@ import urllib.request
 
 import pytest
 
+import glance_config
 import glance_upgrade as gu
 from harness.daemons import Haproxy
 from harness.wait import wait_for
@@ -124,7 +125,7 @@ def lb(apis, tmp_path_factory):
     daemon = Haproxy(run_dir / "haproxy.cfg", run_dir=run_dir)
     backends = [{"id": name, "address": address, "port": API_PORT}
                 for name, address in NODES.items()]
-    daemon.config_text = gu.haproxy_config(*FRONTEND, backends, str(daemon.admin_socket))
+    daemon.config_text = glance_config.haproxy_config(*FRONTEND, backends, str(daemon.admin_socket))
     with daemon:
         yield str(daemon.admin_socket)
 

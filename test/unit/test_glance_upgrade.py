@@ -2,6 +2,7 @@
 
 import pytest
 
+import glance_config
 import glance_upgrade as gu
 
 HOSTS = ["node1", "node2", "node3"]
@@ -32,7 +33,7 @@ BACKENDS = [{"id": "node1", "address": "10.0.0.11", "port": 9292},
 
 
 def config(**kwargs):
-    return sections(gu.haproxy_config("10.0.0.10", 9292, BACKENDS, "/run/haproxy.sock",
+    return sections(glance_config.haproxy_config("10.0.0.10", 9292, BACKENDS, "/run/haproxy.sock",
                                       **kwargs))
 
 
@@ -163,14 +164,14 @@ def test_haproxy_timeouts_can_be_overridden_one_by_one():
 
 
 def test_haproxy_config_is_deterministic():
-    first = gu.haproxy_config("10.0.0.10", 9292, BACKENDS, "/s")
-    assert first == gu.haproxy_config("10.0.0.10", 9292, BACKENDS, "/s")
+    first = glance_config.haproxy_config("10.0.0.10", 9292, BACKENDS, "/s")
+    assert first == glance_config.haproxy_config("10.0.0.10", 9292, BACKENDS, "/s")
 
 
 @pytest.mark.parametrize("backends", [[], [{"id": "node1", "address": "", "port": 9292}]])
 def test_haproxy_config_names_what_is_missing(backends):
     with pytest.raises(ValueError, match="glance_api_hosts"):
-        gu.haproxy_config("10.0.0.10", 9292, backends, "/s")
+        glance_config.haproxy_config("10.0.0.10", 9292, backends, "/s")
 
 
 def test_show_stat_csv_is_parsed_by_column_name():
