@@ -121,12 +121,25 @@ def populated(database):
 
 def _trust_function_creators(database, value):
     """Set log_bin_trust_function_creators; returns the previous value (glance's triggers
-    need it on MySQL/MariaDB with binary logging during expand/contract)."""
-    query = __salt__["mysql.query"]  # noqa: F821
-    args = connection_args(database)
-    before = query("mysql", "SELECT @@GLOBAL.log_bin_trust_function_creators", **args)
-    previous = int(before["results"][0][0]) if before and before.get("results") else 0
-    query("mysql", f"SET GLOBAL log_bin_trust_function_creators = {int(value)}", **args)
+    need it on MySQL/MariaDB with binary logging during expand/contract).
+
+    saltext.mysql's ``mysql.query`` cannot run under PyMySQL (it installs ``str`` as
+    every converter, and PyMySQL calls encoders as ``str(value, mapping)``), so this
+    one statement goes through PyMySQL itself; everything else uses saltext.mysql.
+    """
+    import pymysql  # pylint: disable=import-outside-toplevel
+
+    connection = pymysql.connect(host=database["host"], port=int(database["port"]),
+                                 user=database["admin_user"],
+                                 password=database["admin_password"], autocommit=True,
+                                 connect_timeout=10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@GLOBAL.log_bin_trust_function_creators")
+            previous = int(cursor.fetchone()[0])
+            cursor.execute("SET GLOBAL log_bin_trust_function_creators = %s", (int(value),))
+    finally:
+        connection.close()
     return previous
 
 

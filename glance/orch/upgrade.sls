@@ -29,11 +29,15 @@ glance-orch-upgrade-test-fail_without_changes:
                 ~ s.errors | join('; ')) | json }}
     - failhard: true
 {%- else %}
-{%-   set current = salt['saltutil.runner']('salt.execute', tgt=hosts | join(','),
-                                            tgt_type='list', fun='glance_upgrade.serving_image') %}
-{%-   set db_status = salt['saltutil.runner']('salt.execute', tgt=s.db_node,
-                                              fun='glance_db.status', arg=[s.image]) %}
-{%-   set schema = (db_status.get(s.db_node) or {}).get('status') %}
+{#-   saltutil.runner keeps `arg` for itself: salt.execute's own arguments go in kwarg #}
+{%-   set current = salt['saltutil.runner']('salt.execute',
+        arg=[hosts | join(','), 'glance_upgrade.serving_image'], kwarg={'tgt_type': 'list'}) %}
+{%-   set db_status = salt['saltutil.runner']('salt.execute',
+        arg=[s.db_node, 'glance_db.status'], kwarg={'arg': [s.image]}) %}
+{%-   set current = current if current is mapping else {} %}
+{%-   set db_status = db_status if db_status is mapping else {} %}
+{%-   set answer = db_status.get(s.db_node) %}
+{%-   set schema = answer.get('status') if answer is mapping else 'error' %}
 {%-   set plan = salt['glance_upgrade.plan'](
         hosts, current, s.image,
         max_unavailable=s.numbers.glance_upgrade_max_unavailable,
