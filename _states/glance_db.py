@@ -19,6 +19,37 @@ def __virtual__():
     return __virtualname__
 
 
+OK = ("current", "contract")
+COMMENTS = {
+    "current": "the glance schema is current",
+    # expand + migrate are done: old and new releases share this schema until the
+    # upgrade orchestration contracts it after the last node
+    "contract": ("the glance schema is expanded for this release; glance.orch.upgrade "
+                 "contracts it once every node runs it"),
+}
+
+
+def _needs_upgrade(ret, image, check):
+    ret["result"] = False
+    ret["comment"] = (
+        f"the glance schema is older than {image} (db check: {check['status']}) — "
+        "upgrade with `salt-run state.orchestrate glance.orch.upgrade` (rolling or "
+        "legacy, per glance_enable_rolling_upgrade); nothing was changed"
+    )
+    return ret
+
+
+def _wait_for_db_node(salt, image, binds, database, check, wait, grace, interval):
+    start = time.monotonic()
+    while check["status"] not in OK and time.monotonic() - start < wait:
+        if (check["status"] in ("expand", "migrate") and time.monotonic() - start > grace
+                and salt["glance_db.populated"](database)):
+            break
+        time.sleep(interval)
+        check = salt["glance_db.check"](image, binds)
+    return check
+
+
 def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
@@ -35,7 +66,7 @@ def _failed_check(ret, check, db_node):
 
 
 def current(name, image, binds, config_dir, db_node, database, bootstrap=False, wait=600,
-            interval=5):
+            upgrade_grace=60, interval=3):
     """
     Make sure the schema is current.
 
@@ -49,6 +80,9 @@ def current(name, image, binds, config_dir, db_node, database, bootstrap=False, 
         Minion id that runs the bootstrap (named in messages).
     database
         settings["database"]: tells a fresh database from one that needs an upgrade.
+    upgrade_grace
+        Seconds a non-database node waits on a populated schema that is behind
+        before it says an upgrade is needed (a db_sync in progress looks the same).
     bootstrap
         True on the database node: run db_sync + metadefs when behind.
         False elsewhere: wait up to ``wait`` seconds for the database node.
@@ -65,28 +99,16 @@ def current(name, image, binds, config_dir, db_node, database, bootstrap=False, 
         )
         return ret
     before = salt["glance_db.check"](image, binds)
-    if before["status"] == "current":
-        ret["comment"] = "the glance schema is current"
+    if before["status"] in OK:
+        ret["comment"] = COMMENTS[before["status"]]
         return ret
-    if before["status"] == "error":
+    if bootstrap and before["status"] == "error":
         return _failed_check(ret, before, db_node)
-    if before["status"] == "contract":
-        # expand + migrate are done: old and new releases share this schema until the
-        # upgrade orchestration contracts it after the last node
-        ret["comment"] = ("the glance schema is expanded for this release; "
-                          "glance.orch.upgrade contracts it once every node runs it")
-        return ret
-    if salt["glance_db.populated"](database):
-        ret["result"] = False
-        ret["comment"] = (
-            f"the glance schema is older than {image} (db check: {before['status']}) — "
-            "upgrade with `salt-run state.orchestrate glance.orch.upgrade` (rolling or "
-            "legacy, per glance_enable_rolling_upgrade); nothing was changed"
-        )
-        return ret
+    if bootstrap and salt["glance_db.populated"](database):
+        return _needs_upgrade(ret, image, before)
     if __opts__["test"]:  # noqa: F821
         ret["result"] = None
-        ret["comment"] = f"the schema needs {before['status']}: would " + (
+        ret["comment"] = f"the schema is {before['status']}: would " + (
             "run the bootstrap (db_sync + metadefs)" if bootstrap
             else f"wait for {db_node} to bootstrap it"
         )
@@ -102,12 +124,14 @@ def current(name, image, binds, config_dir, db_node, database, bootstrap=False, 
             return ret
         after = salt["glance_db.check"](image, binds)
     else:
-        deadline = time.monotonic() + wait
-        after = before
-        while after["status"] not in ("current", "contract") and time.monotonic() < deadline:
-            time.sleep(interval)
-            after = salt["glance_db.check"](image, binds)
-    if after["status"] not in ("current", "contract"):
+        # the database node may still be creating the user or running db_sync
+        after = _wait_for_db_node(salt, image, binds, database, before, wait, upgrade_grace,
+                                  interval)
+    if after["status"] not in OK:
+        if after["status"] == "error":
+            return _failed_check(ret, after, db_node)
+        if salt["glance_db.populated"](database):
+            return _needs_upgrade(ret, image, after)
         ret["result"] = False
         ret["comment"] = (
             f"the glance schema is still {after['status']} — " + (
