@@ -111,7 +111,8 @@ def test_uwsgi_release_deploys_and_serves_images(stack):
      "glance:glance_cache_max_size is '10G'"),
 ])
 def test_bad_input_leaves_running_containers_untouched(stack, pillar, message):
-    good = {"glance_file_datadir_volume": str(stack.shared)}
+    good = {"glance_file_datadir_volume": str(stack.shared),
+            "glance_database_name": "glance_bad_input"}
     assert stack.deploy(**good).ok()
     before = stack.container_ids()
     run = stack.deploy(**{**good, **pillar})

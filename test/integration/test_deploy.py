@@ -13,10 +13,16 @@ NODES = tuple(ADDRESSES)
 MB = 1024 * 1024
 
 
+def shared_pillar(stack, **extra):
+    """Shared datadir, and a database of its own so the first apply really bootstraps."""
+    return dict(glance_file_datadir_volume=str(stack.shared),
+                glance_database_name="glance_deploy", **extra)
+
+
 @pytest.fixture(scope="module")
 def shared(stack):
     """Three API hosts on the shared datadir, with one image uploaded through node1."""
-    run = stack.deploy(glance_file_datadir_volume=str(stack.shared))
+    run = stack.deploy(**shared_pillar(stack))
     assert run.ok(), run
     payload = random_payload(5 * MB, "shared")
     image_id = upload_image(ADDRESSES["node1"], "shared-1", payload)
@@ -48,7 +54,7 @@ def test_second_apply_changes_nothing_and_restarts_nothing(stack, shared):
 def test_changing_one_hosts_option_restarts_only_that_container(stack, shared):
     before = stack.container_ids()
     run = stack.deploy(per_minion={"node2": {"glance_logging_debug": "yes"}},
-                       glance_file_datadir_volume=str(stack.shared))
+                       **shared_pillar(stack))
     assert run.ok(), run
     after = stack.container_ids()
     assert after["node2"] != before["node2"]
@@ -59,7 +65,7 @@ def test_changing_one_hosts_option_restarts_only_that_container(stack, shared):
 
 def test_bad_pillar_fails_and_leaves_running_containers_alone(stack, shared):
     before = stack.container_ids()
-    run = stack.deploy(glance_file_datadir_volume=str(stack.shared), glance_backend_s3="yes")
+    run = stack.deploy(**shared_pillar(stack, glance_backend_s3="yes"))
     assert run.returncode != 0
     assert "glance:s3_url is empty but glance_backend_s3 is on" in run.comments("node1")
     assert stack.container_ids() == before
