@@ -745,19 +745,11 @@ class Haproxy(Daemon):
         super().stop()
 
     def admin(self, command: str, timeout: float = 10.0) -> str:
-        """Send one command to ``admin_socket`` (the config must declare it)."""
-        import socket
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(self.admin_socket))
-            sock.sendall(command.rstrip("\n").encode() + b"\n")
-            chunks = []
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-        return b"".join(chunks).decode(errors="replace")
+        """Send one command to ``admin_socket`` (the config must declare it), with the
+        formula's own runtime-API client (``_modules/glance_upgrade.py``)."""
+        from glance_upgrade import haproxy_command  # _modules is on sys.path in tests
+
+        return haproxy_command(self.admin_socket, command, timeout)
 
 
 __all__ = ["Daemon", "DaemonError", "Dockerd", "Registry", "MariaDB", "Moto", "Haproxy",
