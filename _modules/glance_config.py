@@ -522,6 +522,8 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None):
         "api_hosts": running,
         "all_hosts": hosts,
         "am_i_api_host": me is not None,
+        # False: images sit in a node-local volume, so one host runs the API (no rolling)
+        "shared_storage": not pinned,
         # the first API host creates the database and runs schema changes
         "db_node": running[0]["id"] if running else None,
         "am_i_db_node": bool(running) and running[0]["id"] == minion_id,

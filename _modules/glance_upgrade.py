@@ -126,12 +126,6 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
     return result
 
 
-def has_shared_storage(settings):
-    """False when images live in the node-local 'glance' volume (file backend)."""
-    return not ("file" in settings["stores"]
-                and settings["flags"]["glance_file_datadir_volume"] == "glance")
-
-
 def healthcheck_disable_path():
     """While this file exists in the container, glance answers 503 on /healthcheck."""
     return HEALTHCHECK_DISABLE_PATH
@@ -417,6 +411,6 @@ def plan_for(current_images, schema_status=None, target_image=None):
         target_image or settings["image"],
         max_unavailable=settings["numbers"]["glance_upgrade_max_unavailable"],
         rolling=settings["flags"]["glance_enable_rolling_upgrade"],
-        shared_storage=has_shared_storage(settings),
+        shared_storage=settings["shared_storage"],
         schema_status=schema_status,
     )

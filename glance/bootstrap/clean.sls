@@ -4,9 +4,7 @@
 {%- set db = glance.database %}
 
 {%- if glance.am_i_db_node and glance.flags.glance_clean_remove_data %}
-{%-   set connection = {
-        'connection_host': db.host, 'connection_port': db.port,
-        'connection_user': db.admin_user, 'connection_pass': db.admin_password} %}
+{%-   set connection = salt['glance_db.connection_args'](db) %}
 
 glance-bootstrap-clean-mysql_user-absent:
   mysql_user.absent:

@@ -8,9 +8,7 @@ include:
   - {{ tplroot }}.precheck
 
 {%- if glance.am_i_db_node and not glance.errors %}
-{%-   set connection = {
-        'connection_host': db.host, 'connection_port': db.port,
-        'connection_user': db.admin_user, 'connection_pass': db.admin_password} %}
+{%-   set connection = salt['glance_db.connection_args'](db) %}
 
 glance-bootstrap-mysql_database-present:
   mysql_database.present:

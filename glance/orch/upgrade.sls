@@ -42,7 +42,7 @@ glance-orch-upgrade-test-fail_without_changes:
         hosts, current, s.image,
         max_unavailable=s.numbers.glance_upgrade_max_unavailable,
         rolling=s.flags.glance_enable_rolling_upgrade,
-        shared_storage=salt['glance_upgrade.has_shared_storage'](s),
+        shared_storage=s.shared_storage,
         schema_status=schema) %}
 {%-   set lb_hosts = s.loadbalancer.hosts | join(',') %}
 {#-   everything but the load balancer, which must keep its drain state #}

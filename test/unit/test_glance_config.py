@@ -120,6 +120,7 @@ def test_default_volume_pins_the_api_to_the_first_host():
     assert "glance-api runs only on a" in second["notes"][0]
     shared = settings(minion="b", glance_api_hosts=hosts, glance_file_datadir_volume="/nfs")
     assert shared["am_i_api_host"] and shared["api_address"] == "127.0.1.2"
+    assert first["shared_storage"] is False and shared["shared_storage"] is True
 
 
 def test_config_hash_changes_with_any_rendered_file():
