@@ -755,3 +755,57 @@ class Haproxy(Daemon):
 __all__ = ["Daemon", "DaemonError", "Dockerd", "Registry", "MariaDB", "Moto", "Haproxy",
            "pid_alive", "proc_cmdline", "cmdline_matches", "terminate_pid", "mountpoints",
            "DEFAULT_RUN_DIR", "DEFAULT_CACHE_DIR"]
+
+
+# --------------------------------------------------------------------------- memcached
+class Memcached(Daemon):
+    """Debian's memcached on ``host:port`` (``-l host -p port``, no UDP), run as user
+    ``memcache`` when that user exists (the package creates it), else ``-u root``.
+    ``address`` ("host:port") is what oslo.cache's ``memcache_servers`` wants."""
+
+    log_name = "memcached.log"
+    start_timeout = 20.0
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 11211, memory_mb: int = 64,
+                 run_dir: Path | str | None = None, env: Optional[Mapping[str, str]] = None):
+        super().__init__(Path(run_dir) if run_dir else
+                         DEFAULT_RUN_DIR / f"memcached-{host}-{port}", env)
+        self.host, self.port, self.memory_mb = host, int(port), int(memory_mb)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @staticmethod
+    def run_as() -> str:
+        import pwd
+        try:
+            pwd.getpwnam("memcache")
+            return "memcache"
+        except KeyError:
+            return "root"
+
+    def argv(self) -> list[str]:
+        return ["memcached", "-l", self.host, "-p", str(self.port), "-U", "0",
+                "-m", str(self.memory_mb), "-u", self.run_as()]
+
+    def ready(self) -> bool:
+        return self.stats().get("pid") is not None
+
+    def stats(self, timeout: float = 2.0) -> dict[str, str]:
+        """memcached's ``stats`` (pid, curr_items, get_hits, ...) as strings."""
+        import socket
+        with socket.create_connection((self.host, self.port), timeout=timeout) as sock:
+            sock.sendall(b"stats\r\n")
+            data = b""
+            while not data.endswith(b"END\r\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return {parts[1]: parts[2] for parts in
+                (line.split() for line in data.decode().splitlines())
+                if len(parts) == 3 and parts[0] == "STAT"}
+
+
+__all__ += ["Memcached"]
