@@ -60,6 +60,13 @@ IMAGE_CACHE_DIR = "/var/lib/glance/image-cache"
 IMAGE_CACHE_VOLUME = "glance_image_cache"
 LOG_DIR = "/var/log/kolla/glance"
 NANOSECONDS = 1_000_000_000
+UWSGI_FROM_MAJOR = 32
+# kolla's uWSGI limit for one chunk of a chunked upload (snapshot uploads hung without it)
+UWSGI_CHUNKED_INPUT_LIMIT = 64 * 1024 * 1024
+
+
+# what the Salt loader exposes (and so the CLI can call); the rest are plain helpers
+__all__ = ["settings", "render", "current", "show", "ini_loads"]
 
 
 def __virtual__():
@@ -409,10 +416,15 @@ def check_features(flags, stores, pinned, errors, warnings):
                     f"glance:{key} is empty but enable_keystone is on — set it, or "
                     'set enable_keystone: "no" for an unauthenticated test deployment'
                 )
+        if flags["memcached_servers"] and not flags["memcache_secret_key"]:
+            errors.append(
+                "glance:memcache_secret_key is empty but memcached_servers is set — set it "
+                "(kolla keeps it in passwords.yml); the token cache is encrypted with it"
+            )
     else:
         warnings.append(
-            "enable_keystone is off: the Glance API accepts every request as admin "
-            "without authentication — for tests only"
+            "UNAUTHENTICATED: enable_keystone is off, so the Glance API accepts every "
+            "request from anyone as admin — never do this outside a throw-away test"
         )
     if not flags["glance_database_password"]:
         errors.append(
@@ -455,8 +467,10 @@ def numbers(flags, grains, errors):
     return out
 
 
-def settings(defaults, pillar, minion_id, grains=None, read_file=None):
-    """The one merged dict every glance state and template reads."""
+def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs):
+    """The one merged dict every glance state and template reads (masked from the CLI)."""
+    if _called_as_job(kwargs):
+        return for_output(settings(defaults, pillar, minion_id, grains, read_file))
     read_file = read_file or (lambda path: None)
     errors, warnings, notes = [], [], []
     flags = coerce_flags(defaults, pillar, errors)
@@ -467,19 +481,7 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None):
     except PillarError as exc:
         errors.append(str(exc))
         release, major = "2026.1", 32
-    server = flags["glance_api_server"]
-    if server == "auto":
-        server = "uwsgi" if major >= 30 else "eventlet"
-    elif server not in ("eventlet", "uwsgi"):
-        errors.append(
-            f"glance:glance_api_server is {server!r} — use auto, eventlet or uwsgi"
-        )
-        server = "eventlet"
-    if major >= 33 and server == "eventlet":
-        errors.append(
-            f"glance:glance_api_server is eventlet but {release} (glance {major}) has no "
-            "standalone server — use uwsgi or auto"
-        )
+    server = api_server(flags["glance_api_server"], release, major, errors)
 
     stores = enabled_stores(flags)
     chosen = default_store(stores, flags["glance_default_backend"], errors)
@@ -541,6 +543,30 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None):
     out["lb_files"] = {} if errors else lb_files(out)
     out["services"]["glance-haproxy"] = haproxy_service(out)
     return out
+
+
+def api_server(requested, release, major, errors):
+    """eventlet or uwsgi: what kolla-ansible of that release runs, unless pinned."""
+    if requested == "auto":
+        # kolla-ansible starts glance-api under uWSGI from 2026.1 (glance 32); the
+        # official images of earlier releases are started with the eventlet server
+        return "uwsgi" if major >= UWSGI_FROM_MAJOR else "eventlet"
+    if requested not in ("eventlet", "uwsgi"):
+        errors.append(
+            f"glance:glance_api_server is {requested!r} — use auto, eventlet or uwsgi"
+        )
+        return "eventlet"
+    if major >= 33 and requested == "eventlet":
+        errors.append(
+            f"glance:glance_api_server is eventlet but {release} (glance {major}) has no "
+            "standalone server — use uwsgi or auto"
+        )
+    if major < 30 and requested == "uwsgi":
+        errors.append(
+            f"glance:glance_api_server is uwsgi but {release} (glance {major}) has no "
+            "glance.wsgi.api module (it came with 2025.1) — use eventlet or auto"
+        )
+    return requested
 
 
 def image_name(flags, release):
@@ -634,7 +660,7 @@ def keystone_authtoken(flags):
     }
     if flags["memcached_servers"]:
         auth["memcache_security_strategy"] = "ENCRYPT"
-        auth["memcache_secret_key"] = flags["glance_keystone_password"]
+        auth["memcache_secret_key"] = flags["memcache_secret_key"]
         auth["memcached_servers"] = list(flags["memcached_servers"])
     return auth
 
@@ -715,24 +741,31 @@ def swift_conf(flags):
 
 
 def uwsgi_ini(s):
+    """kolla's uWSGI settings for glance-api (role service-uwsgi-config)."""
     return {
         "uwsgi": {
-            "plugins": "python3",
-            "http-socket": f"{s['api_address']}:{s['listen_port']}",
-            "wsgi-file": "/usr/bin/glance-wsgi-api",
-            "env": "OS_GLANCE_CONFIG_DIR=/etc/glance",
-            "processes": s["numbers"]["glance_api_workers"],
-            "master": True,
-            "lazy-apps": True,
-            "enable-threads": True,
-            "die-on-term": True,
-            "thunder-lock": True,
+            "add-header": "Connection: close",
             "buffer-size": 65535,
+            "chunked-input-limit": UWSGI_CHUNKED_INPUT_LIMIT,
+            "die-on-term": True,
+            "enable-threads": True,
+            "exit-on-reload": False,
+            "hook-master-start": "unix_signal:15 gracefully_kill_them_all",
+            "http": f"{s['api_address']}:{s['listen_port']}",
             "http-auto-chunked": True,
             "http-chunked-input": True,
             "http-raw-body": True,
-            "socket-timeout": 10,
-            "logto": f"{LOG_DIR}/glance-api-uwsgi.log",
+            "lazy-apps": True,
+            "logto2": f"{LOG_DIR}/glance-api-uwsgi.log",
+            "master": True,
+            # a module, never a script path: official images keep glance in a venv
+            "module": "glance.wsgi.api:application",
+            # uWSGI only warns when the plugin is built in (pip-installed uwsgi)
+            "plugins-dir": "/usr/lib/uwsgi/plugins",
+            "plugins": "python3",
+            "processes": s["numbers"]["glance_api_workers"],
+            "thunder-lock": True,
+            "worker-reload-mercy": 80,
         }
     }
 
@@ -818,10 +851,9 @@ def service_files(s, read_file, errors, warnings):
                 ini_loads(text, source=path)
             except PillarError as exc:
                 errors.append(str(exc))
-            if s["server"] == "uwsgi":
-                dest = "/etc/glance/glance.conf.d/glance-image-import.conf"
-            else:
-                dest = "/etc/glance/glance-image-import.conf"
+            # glance's WSGI app reads it from here by itself; eventlet needs the option
+            dest = "/etc/glance/glance-image-import.conf"
+            if s["server"] == "eventlet":
                 command += f" --config-file {dest}"
             add("glance-image-import.conf", text, dest)
     if not flags["enable_keystone"]:
@@ -1058,23 +1090,50 @@ def _defaults():
     return yaml.safe_load(text)
 
 
-def render(defaults, pillar=None, minion_id=None):
-    """Called by map.jinja: settings for this minion."""
-    return settings(
+def _called_as_job(kwargs):
+    """
+    True when the CLI (salt, salt-call, orchestrate's salt.function) called us.
+
+    Salt hands a job's publish data (``__pub_fun``, ``__pub_jid``...) to every
+    function that takes ``**kwargs``; map.jinja and the other glance modules call
+    through ``__salt__`` without it.  A job's return lands in the master's job
+    cache, so such a return is masked; the states still get the real values.
+    """
+    return any(str(key).startswith("__pub_") for key in kwargs)
+
+
+def for_output(result):
+    """A settings dict fit for a job return: secrets starred, files as name -> digest."""
+    result = dict(result)
+    result["files"] = {
+        name: {"mode": file["mode"],
+               "sha256": hashlib.sha256(file["contents"].encode()).hexdigest()[:16]}
+        for name, file in result.get("files", {}).items()
+    }
+    result["lb_files"] = sorted(result.get("lb_files", {}))
+    return masked(result)
+
+
+def render(defaults, pillar=None, minion_id=None, **kwargs):
+    """
+    Called by map.jinja: settings for this minion (secrets masked when called from the CLI).
+    """
+    result = settings(
         defaults,
         pillar if pillar is not None else __pillar__.get("glance", {}),  # noqa: F821
         minion_id or __grains__["id"],  # noqa: F821
         grains=dict(__grains__),  # noqa: F821
         read_file=_read_file,
     )
+    return for_output(result) if _called_as_job(kwargs) else result
 
 
-def current():
-    """This minion's settings, unmasked, for the other glance modules."""
-    return render(_defaults())
+def current(**kwargs):
+    """This minion's settings for the other glance modules (masked from the CLI)."""
+    return render(_defaults(), **kwargs)
 
 
-def show(minion_id=None, pillar=None):
+def show(minion_id=None, pillar=None, **kwargs):  # pylint: disable=unused-argument
     """
     The merged settings with secrets masked (template-formula's _mapdata).
 
@@ -1083,7 +1142,4 @@ def show(minion_id=None, pillar=None):
         salt '*' glance_config.show
     """
     glance = (pillar or {}).get("glance") if pillar else None
-    result = render(_defaults(), pillar=glance, minion_id=minion_id)
-    result = dict(result)
-    result["files"] = sorted(result["files"])
-    return masked(result)
+    return for_output(render(_defaults(), pillar=glance, minion_id=minion_id))

@@ -5,7 +5,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GLANCE_TEST_CACHE:-/var/cache/glance-formula}
-packages=(docker.io docker-registry debootstrap mariadb-server haproxy cron python3-venv)
+packages=(docker.io docker-registry debootstrap mariadb-server haproxy cron python3-venv memcached)
+mkdir -p "$cache"
+# one installer at a time (the demo, the tests and a benchmark may start together)
+exec 9>"$cache/.lock-install"
+flock 9
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -24,7 +28,6 @@ req_hash=$(cat "$here/requirements-test.txt" <("$py" --version) | sha256sum | cu
 venv=${GLANCE_VENV:-$cache/venv-$req_hash}
 if [ ! -f "$venv/.complete" ]; then
   echo "== creating $venv" >&2
-  mkdir -p "$cache"
   rm -rf "$venv"
   "$py" -m venv "$venv" >&2
   "$venv/bin/pip" install -q --upgrade pip >&2

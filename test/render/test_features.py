@@ -91,17 +91,19 @@ def test_import_conf_is_copied_and_passed_to_eventlet_glance_api(minion):
         "--config-file /etc/glance/glance-image-import.conf")
 
 
-def test_uwsgi_release_gets_uwsgi_ini_and_import_in_conf_d(minion):
+@pytest.mark.parametrize("pillar", [{"openstack_release": "2026.2"},
+                                    {"openstack_release": "2025.1", "glance_api_server": "uwsgi"}])
+def test_uwsgi_gets_kollas_ini_with_the_wsgi_module(minion, pillar):
     minion.write_custom("glance/glance-image-import.conf", "[image_import_opts]\n")
-    run = minion.apply(openstack_release="2025.1",
-                       glance_enable_interoperable_image_import="yes")
+    run = minion.apply(glance_enable_interoperable_image_import="yes", **pillar)
     assert run.returncode == 0, run.stdout
     assert run.config_json()["command"] == "uwsgi /etc/glance/glance-api-uwsgi.ini"
     uwsgi = run.ini("glance-api-uwsgi.ini")["uwsgi"]
-    assert uwsgi["http-socket"] == "127.0.1.1:9292"
-    assert uwsgi["wsgi-file"] == "/usr/bin/glance-wsgi-api"
+    assert uwsgi["http"] == "127.0.1.1:9292"
+    assert uwsgi["module"] == "glance.wsgi.api:application"
+    assert "wsgi-file" not in uwsgi
     assert uwsgi["processes"] == "4"
-    assert "/etc/glance/glance.conf.d/glance-image-import.conf" in run.dests()
+    assert "/etc/glance/glance-image-import.conf" in run.dests()
 
 
 def test_workers_and_port_come_from_pillar(minion):

@@ -1,5 +1,6 @@
 """glance_config's plain functions, without Salt."""
 
+import json
 import pathlib
 
 import pytest
@@ -66,11 +67,72 @@ def test_glance_major_follows_the_release_train():
         [25, 26, 30, 33]
 
 
-def test_server_is_uwsgi_from_2025_1_and_eventlet_is_refused_on_33():
-    assert settings()["server"] == "eventlet"
-    assert settings(openstack_release="2025.1")["server"] == "uwsgi"
+@pytest.mark.parametrize("release, server", [
+    ("2022.2", "eventlet"), ("2025.1", "eventlet"), ("2025.2", "eventlet"),
+    ("2026.1", "uwsgi"), ("2026.2", "uwsgi"),
+])
+def test_auto_server_is_what_kolla_ansible_of_the_release_runs(release, server):
+    assert settings(openstack_release=release)["server"] == server
+
+
+def test_eventlet_is_refused_on_33_and_uwsgi_before_the_wsgi_module():
     errors = settings(openstack_release="2026.2", glance_api_server="eventlet")["errors"]
     assert any("has no standalone server" in e for e in errors)
+    errors = settings(openstack_release="2022.2", glance_api_server="uwsgi")["errors"]
+    assert any("no glance.wsgi.api module" in e for e in errors)
+    assert settings(openstack_release="2025.1", glance_api_server="uwsgi")["errors"] == []
+
+
+def test_uwsgi_ini_loads_glance_as_a_module_with_kollas_settings():
+    s = settings(openstack_release="2026.2", glance_api_workers=3)
+    ini = gc.ini_loads(s["files"]["glance-api-uwsgi.ini"]["contents"])["uwsgi"]
+    assert ini["module"] == "glance.wsgi.api:application"
+    assert "wsgi-file" not in ini
+    assert ini["http"] == "127.0.1.1:9292"
+    assert ini["processes"] == "3"
+    assert ini["chunked-input-limit"] == str(64 * 1024 * 1024)
+    assert ini["http-chunked-input"] == "True" and ini["lazy-apps"] == "True"
+    assert ini["logto2"] == "/var/log/kolla/glance/glance-api-uwsgi.log"
+    command = json.loads(s["files"]["config.json"]["contents"])["command"]
+    assert command == "uwsgi /etc/glance/glance-api-uwsgi.ini"
+
+
+KEYSTONE = {"enable_keystone": "yes", "keystone_internal_url": "http://127.0.0.5:5000",
+            "glance_keystone_password": "ks-secret-pw"}
+
+
+def test_memcache_secret_key_is_its_own_secret():
+    s = settings(memcached_servers=["127.0.0.5:11211"], memcache_secret_key="mc-key",
+                 **KEYSTONE)
+    auth = gc.ini_loads(s["files"]["glance-api.conf"]["contents"])["keystone_authtoken"]
+    assert auth["memcache_secret_key"] == "mc-key"
+    assert auth["password"] == "ks-secret-pw"
+    errors = settings(memcached_servers=["127.0.0.5:11211"], **KEYSTONE)["errors"]
+    assert any(e.startswith("glance:memcache_secret_key is empty") for e in errors)
+
+
+def test_a_job_return_masks_every_secret_and_file():
+    s = settings(memcached_servers=["127.0.0.5:11211"], memcache_secret_key="mc-key",
+                 glance_database_password="db-secret-pw", **KEYSTONE)
+    raw = json.dumps(s)
+    assert "ks-secret-pw" in raw and "db-secret-pw" in raw and "mc-key" in raw
+    out = json.dumps(gc.for_output(s))
+    for secret in ("ks-secret-pw", "db-secret-pw", "mc-key"):
+        assert secret not in out
+    assert set(json.loads(out)["files"]) == set(s["files"])
+
+
+def test_settings_called_as_a_job_is_masked_and_called_from_jinja_is_not():
+    pillar = dict(BASE, glance_database_password="db-secret-pw")
+    direct = gc.settings(DEFAULTS, pillar, "node1")
+    as_job = gc.settings(DEFAULTS, pillar, "node1", __pub_fun="glance_config.settings",
+                         __pub_jid="1")
+    assert direct["database"]["password"] == "db-secret-pw"
+    assert as_job["database"]["password"] == "********"
+
+
+def test_the_loader_exposes_only_the_entry_points():
+    assert sorted(gc.__all__) == ["current", "ini_loads", "render", "settings", "show"]
 
 
 def test_merge_ini_later_layers_win_and_keys_never_repeat():
