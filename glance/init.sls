@@ -1,9 +1,10 @@
 {#- Everything, in order: prechecks (nothing changes if they fail), config,
-    database, containers. #}
+    database, containers, Keystone registration. #}
 include:
   - .precheck
   - .config
   - .bootstrap
   - .service
+  - .register
   - .loadbalancer
   - .cache
