@@ -10,7 +10,8 @@ integration tests and the demo.
 ``start()``: database ``keystone`` and user ``keystone`` in the harness MariaDB, a
 config dir (keystone.conf, keystone-uwsgi.ini, config.json), the one-shot bootstrap
 container (``KOLLA_BOOTSTRAP``: db_sync, fernet_setup, credential_setup, bootstrap of
-admin/admin/RegionOne and the identity endpoints), then the ``keystone`` container
+admin/admin/RegionOne and the identity endpoints; memcached is flushed first, as the
+database may be new), then the ``keystone`` container
 (uWSGI, host network) until ``GET /v3`` is 200 and admin gets a token.  Fernet and
 credential keys live in named volumes (``<name>_fernet_keys``,
 ``<name>_credential_keys``), so a restart or re-create keeps every issued token valid.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -209,6 +211,21 @@ class Keystone:
         self.mariadb.execute("ALTER USER 'keystone'@'%%' IDENTIFIED BY %s", pw)
         self.mariadb.execute("GRANT ALL PRIVILEGES ON keystone.* TO 'keystone'@'%'")
 
+    def flush_cache(self) -> None:
+        """``flush_all`` on the memcached servers: a fresh database (the harness MariaDB
+        starts empty) behind a cache that still holds the old rows makes the bootstrap
+        fail (the cached region RegionOne is "there", the endpoint insert then violates
+        fk_endpoint_region_id)."""
+        for server in (self.memcache_servers or "").split(","):
+            if not server:
+                continue
+            host, _, port = server.strip().rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(b"flush_all\r\n")
+                answer = sock.recv(64)
+            if not answer.startswith(b"OK"):
+                raise KeystoneError(f"memcached {server}: flush_all answered {answer!r}")
+
     # ------------------------------------------------------------------ health
     def token(self, timeout: float = 10.0) -> str:
         """A project-scoped token for admin (raises urllib errors when refused)."""
@@ -248,6 +265,7 @@ class Keystone:
         for name, text in files.items():
             (self.config_dir / name).write_text(text)
         self._remove_containers()
+        self.flush_cache()
         boot = ["run", "--name", self.bootstrap_container, *self._common_args()]
         for key, value in self.bootstrap_env().items():
             boot += ["-e", f"{key}={value}"]
