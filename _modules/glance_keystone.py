@@ -299,17 +299,18 @@ def classify(exc):
 # ---------------------------------------------------------------- talking to Keystone
 
 
-def _connect(auth, region, timeout):
-    # kolla's modules talk to the internal identity endpoint from the catalog
+def _connect(auth, timeout):
+    # kolla's modules talk to the internal identity endpoint from the catalog. No
+    # region: a Keystone shared by several regions lists its own endpoints in one
+    # of them only, which need not be the region Glance registers in.
     return openstack.connection.Connection(
-        auth=dict(auth), auth_type="password", region_name=region, interface="internal",
-        api_timeout=timeout)
+        auth=dict(auth), auth_type="password", interface="internal", api_timeout=timeout)
 
 
-def _password_works(auth_url, user, password, domain, region, timeout):
+def _password_works(auth_url, user, password, domain, timeout):
     """True when ``user`` can log in with ``password`` (an unscoped token)."""
     conn = _connect({"auth_url": auth_url, "username": user, "password": password,
-                     "user_domain_id": domain}, region, timeout)
+                     "user_domain_id": domain}, timeout)
     try:
         conn.session.get_token()
     except ks_exc.Unauthorized:
@@ -414,7 +415,7 @@ def _failure(exc, secrets, **extra):
     return out
 
 
-def check(auth, region="RegionOne", timeout=10):
+def check(auth, timeout=10):
     """
     Can the admin login reach Keystone and read the catalog? Changes nothing.
 
@@ -429,7 +430,7 @@ def check(auth, region="RegionOne", timeout=10):
     """
     secrets = [auth.get("password")]
     try:
-        conn = _connect(auth, region, timeout)
+        conn = _connect(auth, timeout)
         try:
             conn.session.get_token()
             # the same path registration takes: the internal identity endpoint, admin rights
@@ -452,11 +453,10 @@ def ensure(want, test=False, timeout=30):
     secrets = [want["auth"].get("password"), want["password"]]
     actions, done = [], []
     try:
-        conn = _connect(want["auth"], want["region"], timeout)
+        conn = _connect(want["auth"], timeout)
         try:
             existing = lookup(conn, want, lambda user: _password_works(
-                want["auth"]["auth_url"], user, want["password"], want["domain"],
-                want["region"], timeout))
+                want["auth"]["auth_url"], user, want["password"], want["domain"], timeout))
             actions = diff(existing, want)
             if not test:
                 execute(conn, want, existing, actions, done)
@@ -471,28 +471,41 @@ def ensure(want, test=False, timeout=30):
 
 def remove(want, test=False, timeout=30):
     """
-    Delete Glance's endpoints, service and user (not the shared project or role).
+    Delete Glance's endpoints in ``want["region"]``; then, when no other region has
+    Glance endpoints left, the service and the user. The service project and the
+    admin role stay (other services share them).
 
-    Returns like :func:`ensure`; ``changes`` lists what was (would be) removed.
+    Returns like :func:`ensure`; ``changes`` lists what was (would be) removed and
+    ``kept`` why the service and user stay.
     """
     secrets = [want["auth"].get("password"), want["password"]]
-    removed = {}
+    removed, kept = {}, ""
     try:
-        conn = _connect(want["auth"], want["region"], timeout)
+        conn = _connect(want["auth"], timeout)
         try:
             identity = conn.identity
-            for service in identity.services(type=want["service_type"]):
-                if service.name != want["service"]:
-                    continue
+            services = [s for s in identity.services(type=want["service_type"])
+                        if s.name == want["service"]]
+            elsewhere = set()
+            for service in services:
                 for endpoint in identity.endpoints(service_id=service.id):
+                    if endpoint.region_id != want["region"]:
+                        elsewhere.add(endpoint.region_id)
+                        continue
                     if not test:
                         identity.delete_endpoint(endpoint)
-                    removed[f"endpoint {endpoint.interface} {endpoint.region_id}"] = {
-                        "old": endpoint.url, "new": None}
+                    removed[f"endpoint {endpoint.interface}"] = {"old": endpoint.url,
+                                                                 "new": None}
+            if elsewhere:
+                kept = (f"{want['service']} and user {want['user']!r} stay: region(s) "
+                        f"{', '.join(sorted(elsewhere))} still have Glance endpoints")
+                services = []
+            for service in services:
                 if not test:
                     identity.delete_service(service)
                 removed["service"] = {"old": f"{service.name} ({service.type})", "new": None}
-            user = identity.find_user(want["user"], domain_id=want["domain"])
+            user = None if elsewhere else identity.find_user(want["user"],
+                                                             domain_id=want["domain"])
             if user is not None:
                 if not test:
                     identity.delete_user(user)
@@ -500,5 +513,5 @@ def remove(want, test=False, timeout=30):
         finally:
             conn.close()
     except Exception as exc:  # pylint: disable=broad-except — no secret may escape
-        return _failure(exc, secrets, changes=removed)
-    return {"status": "ok", "detail": "", "changes": removed}
+        return _failure(exc, secrets, changes=removed, kept=kept)
+    return {"status": "ok", "detail": "", "changes": removed, "kept": kept}

@@ -40,24 +40,22 @@ def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
 
-def reachable(name, auth, region="RegionOne", timeout=10):
+def reachable(name, auth, timeout=10):
     """
-    Precheck: the registration's pillar is complete and Keystone accepts the admin
-    login. Changes nothing, so it runs the same with ``test=True``.
+    Precheck: Keystone accepts the admin login and lets it read the catalog.
+    Changes nothing, so it runs the same with ``test=True``.
 
     name
         Any ID (the sls uses the Keystone URL).
     auth
         The admin login: ``auth_url``, ``username``, ``password``, ``project_name``,
         ``user_domain_id``, ``project_domain_id`` (kolla's openstack_auth).
-    region
-        ``openstack_region_name``.
 
     The registration's pillar errors (``glance_keystone.registration``) are listed
     by ``glance_precheck.passed`` with every other error, before this state.
     """
     ret = _ret(name)
-    check = __salt__["glance_keystone.check"](auth, region, timeout)  # noqa: F821
+    check = __salt__["glance_keystone.check"](auth, timeout)  # noqa: F821
     if check["status"] != "ok":
         ret["result"] = False
         ret["comment"] = problem(check["status"], check["detail"], auth) + (
@@ -126,8 +124,9 @@ def registered(name, auth, endpoints, password, region="RegionOne", service_type
 def absent(name, auth, region="RegionOne", service_type="image", user="glance",
            domain="default", timeout=30):
     """
-    Glance's endpoints (every region), service ``name`` and ``user`` are gone. The
-    service project and the admin role stay: other services share them.
+    Glance's endpoints in ``region`` are gone, and with them service ``name`` and
+    ``user`` unless another region still has Glance endpoints. The service
+    project and the admin role stay: other services share them.
     """
     ret = _ret(name)
     want = _want(name, auth, {}, "", region, service_type, "", user, "", "", domain)
@@ -139,10 +138,12 @@ def absent(name, auth, region="RegionOne", service_type="image", user="glance",
         ret["comment"] = problem(out["status"], out["detail"], auth)
         return ret
     if not out["changes"]:
-        ret["comment"] = f"{name} and user {user!r} are not in Keystone"
+        ret["comment"] = f"{name} has nothing in Keystone region {region}"
     elif test:
         ret["result"] = None
         ret["comment"] = "would remove from Keystone: " + ", ".join(sorted(out["changes"]))
     else:
         ret["comment"] = "removed from Keystone: " + ", ".join(sorted(out["changes"]))
+    if out["kept"]:
+        ret["comment"] += f"; {out['kept']}"
     return ret

@@ -31,7 +31,6 @@ glance-precheck-glance_keystone-reachable:
   glance_keystone.reachable:
     - name: {{ keystone.auth.auth_url | json }}
     - auth: {{ keystone.auth | json }}
-    - region: {{ keystone.region | json }}
     - failhard: true
     - require:
       - glance_precheck: glance-precheck-glance_precheck-passed

@@ -486,12 +486,24 @@ def test_absent_removes_endpoints_service_and_user_but_keeps_project_and_role(ke
     register()
     ret = state.absent("glance", auth=WANT["auth"])
     assert ret["result"] is True
-    assert sorted(ret["changes"]) == ["endpoint internal RegionOne", "endpoint public RegionOne",
-                                      "service", "user"]
+    assert sorted(ret["changes"]) == ["endpoint internal", "endpoint public", "service", "user"]
     assert keystone.service_rows == {} and keystone.endpoint_rows == {} and keystone.user_rows == {}
     assert "service" in keystone.projects and "admin" in keystone.roles
     again = state.absent("glance", auth=WANT["auth"])
     assert again["result"] is True and again["changes"] == {}
+
+
+def test_absent_keeps_service_and_user_while_another_region_has_endpoints(keystone):
+    register()
+    register(region="RegionTwo")
+    ret = state.absent("glance", auth=WANT["auth"], region="RegionTwo")
+    assert ret["result"] is True
+    assert sorted(ret["changes"]) == ["endpoint internal", "endpoint public"]
+    assert "region(s) RegionOne still have Glance endpoints" in ret["comment"]
+    assert {e.region_id for e in keystone.endpoint_rows.values()} == {"RegionOne"}
+    assert len(keystone.service_rows) == 1 and "glance" in keystone.user_rows
+    last = state.absent("glance", auth=WANT["auth"], region="RegionOne")
+    assert sorted(last["changes"]) == ["endpoint internal", "endpoint public", "service", "user"]
 
 
 def test_absent_in_test_mode_removes_nothing(keystone):
@@ -515,9 +527,9 @@ def check(monkeypatch):
 
 def test_precheck_passes_when_keystone_accepts_the_admin(check):
     check.return_value = {"status": "ok", "detail": ""}
-    ret = state.reachable("http://10.0.0.10:5000", WANT["auth"], "RegionOne")
+    ret = state.reachable("http://10.0.0.10:5000", WANT["auth"])
     assert ret["result"] is True and ret["changes"] == {}
-    check.assert_called_once_with(WANT["auth"], "RegionOne", 10)
+    check.assert_called_once_with(WANT["auth"], 10)
 
 
 @pytest.mark.parametrize("status, says", [
@@ -542,6 +554,6 @@ def free_port():
 def test_check_against_a_closed_port_is_unreachable_and_hides_the_password(caplog):
     caplog.set_level(logging.ERROR, logger="keystoneauth")  # its discovery warning
     auth = dict(WANT["auth"], auth_url=f"http://127.0.0.1:{free_port()}")
-    got = ks.check(auth, "RegionOne", timeout=5)
+    got = ks.check(auth, timeout=5)
     assert got["status"] == "unreachable"
     assert ADMIN_PW not in repr(got)
