@@ -58,6 +58,7 @@ CONFIG_DIR_IN_CONTAINER = "/var/lib/kolla/config_files"
 HASH_LABEL = "glance_formula.config_hash"
 IMAGE_CACHE_DIR = "/var/lib/glance/image-cache"
 IMAGE_CACHE_VOLUME = "glance_image_cache"
+STAGING_DIR = "/var/lib/glance/staging"
 LOG_DIR = "/var/log/kolla/glance"
 NANOSECONDS = 1_000_000_000
 UWSGI_FROM_MAJOR = 32
@@ -632,7 +633,7 @@ def api_conf(s):
         conf["oslo_policy"] = {"policy_file": "policy.yaml"}
     conf.update(store_sections(s))
     conf["os_glance_tasks_store"] = {"filesystem_store_datadir": "/var/lib/glance/tasks_work_dir"}
-    conf["os_glance_staging_store"] = {"filesystem_store_datadir": "/var/lib/glance/staging"}
+    conf["os_glance_staging_store"] = {"filesystem_store_datadir": STAGING_DIR}
     conf["oslo_concurrency"] = {"lock_path": "/var/lib/glance/tmp"}
     conf["oslo_middleware"] = {"enable_proxy_headers_parsing": True}
     return conf
@@ -893,6 +894,10 @@ def services(s):
     if flags["enable_glance_image_cache"]:
         # the cache must stay node-local even when /var/lib/glance is shared
         volumes.append(f"{IMAGE_CACHE_VOLUME}:{IMAGE_CACHE_DIR}/")
+    if flags["glance_staging_volume"]:
+        # node-local staging: glance-direct imports are proxied to the node that staged
+        # the data (worker_self_reference_url) instead of sharing the directory
+        volumes.append(f"{flags['glance_staging_volume']}:{STAGING_DIR}/")
     named = [v.split(":", 1)[0] for v in volumes if not v.startswith("/")]
     return {
         SERVICE_NAME: {

@@ -56,7 +56,7 @@ def main():
                       release=args.release)
     node.start()
     try:
-        node.dockerd.remove_all_containers()
+        node.remove_glance_containers()
         image = node.pillar()["docker_registry"] + f"/openstack.kolla/glance-api:{args.release}"
         subprocess.run(["docker", "-H", node.dockerd.url, "pull", image], check=True,
                        capture_output=True)

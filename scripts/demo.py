@@ -1,59 +1,169 @@
 """
-Deploy a single-node Glance (file backend) with this formula on this machine.
+Deploy a single-node Glance with this formula, the way operators run it: MariaDB,
+memcached and Keystone, a real salt-master and salt-minion, then
+``salt demo state.apply glance`` (file backend, newest release, Keystone on).
 
-Starts a local registry, a private dockerd and MariaDB on 127.0.2.1 (so the test
-suite's 127.0.0.1 / 127.0.1.x stay free), builds the Kolla-contract test image,
-then runs the formula masterless: ``salt-call --local state.apply glance``.
+    bash scripts/demo.sh          # deploy; prints the URL, credentials and commands
+    bash scripts/demo.sh stop     # stops what deploy started, by pid
 
-    python scripts/demo.py deploy     # prints the API URL
-    python scripts/demo.py stop       # stops what deploy started, by pid
+Everything lives on 127.0.2.x (the tests use 127.0.0.1 / 127.0.1.x): registry,
+dockerd and MariaDB on 127.0.2.1, Keystone and memcached on 127.0.2.5. Progress is
+one line per step; the details go to the log file named at the start.
 """
 
 import argparse
+import contextlib
+import logging
 import os
 import pathlib
 import sys
-import textwrap
+import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "test"))
 
+from harness.salt_daemons import SaltConfig, SaltMaster, SaltMinion  # noqa: E402
+from harness.salt_daemons import environment_line  # noqa: E402
 from harness.single_node import SingleNode  # noqa: E402
 
 STATE = pathlib.Path(os.environ.get("GLANCE_DEMO_DIR", "/var/lib/glance-formula-demo"))
+LOG = pathlib.Path(os.environ.get("GLANCE_DEMO_LOG", STATE / "demo.log"))
+MINION = "demo"
+CLOUD = "glance-demo"
 
 
 def node():
-    return SingleNode("demo", "127.0.2.1", STATE)
+    return SingleNode(MINION, "127.0.2.1", STATE, release="2026.2")
+
+
+def salt_config(demo):
+    return SaltConfig(STATE / "salt", REPO, interface=demo.address)
+
+
+class Progress:
+    """`[n] what ... 12.3 s` per step on the terminal; the noise goes to the log."""
+
+    def __init__(self):
+        self.n = 0
+
+    @contextlib.contextmanager
+    def __call__(self, label):
+        self.n += 1
+        print(f"[{self.n}] {label} ...", end="", flush=True)
+        start = time.monotonic()
+        try:
+            yield
+        except BaseException:
+            print(f" FAILED after {time.monotonic() - start:.1f} s (details: {LOG})")
+            raise
+        print(f" {time.monotonic() - start:.1f} s", flush=True)
+
+
+def quiet_output():
+    """Send this process's stdout/stderr noise (builds, docker) to the log file."""
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = open(LOG, "a", buffering=1)  # pylint: disable=consider-using-with
+    logging.basicConfig(stream=log, level=logging.INFO)
+    return log
+
+
+def write_clouds_yaml(demo):
+    path = STATE / "clouds.yaml"
+    path.write_text(
+        "clouds:\n"
+        f"  {CLOUD}:\n"
+        "    auth:\n"
+        f"      auth_url: {demo.keystone.auth_url}\n"
+        "      username: admin\n"
+        f"      password: {demo.secrets['keystone_admin_password']}\n"
+        "      project_name: admin\n"
+        "      user_domain_name: Default\n"
+        "      project_domain_name: Default\n"
+        f"    region_name: {demo.keystone.region}\n"
+        "    identity_api_version: 3\n"
+        "    image_api_version: 2\n")
+    path.chmod(0o600)
+    return path
+
+
+def apply_failures(data):
+    states = data.get(MINION) if isinstance(data, dict) else None
+    if not isinstance(states, dict):
+        return [str(data)[-3000:]]
+    return [f"{sid}: {s.get('comment')}" for sid, s in states.items() if not s.get("result")]
 
 
 def deploy():
-    demo = node().start()
+    step = Progress()
+    print(f"glance-formula demo: details in {LOG}")
+    log = quiet_output()
+    demo = node()
+    conf = salt_config(demo)
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        demo.start(steps=_logged(step, log))
     demo.detach()
-    demo.write_pillar()
-    _, returncode, _ = demo.salt_call("state.apply", "glance", output="terse")
-    if returncode != 0:
-        print("state.apply glance failed (see above)", file=sys.stderr)
-        return returncode
-    url = demo.url
-    print(textwrap.dedent(f"""
-        Glance is running: {url}
-          curl {url}/healthcheck
-          id=$(curl -s -X POST -H 'Content-Type: application/json' \\
-               -d '{{"name":"demo","disk_format":"raw","container_format":"bare"}}' \\
-               {url}/v2/images | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-          head -c 1048576 /dev/urandom > /tmp/demo.img
-          curl -X PUT -H 'Content-Type: application/octet-stream' \\
-               --data-binary @/tmp/demo.img {url}/v2/images/$id/file
-          curl -s {url}/v2/images/$id/file | cmp - /tmp/demo.img && echo same bytes
-        Stop it: bash scripts/demo.sh stop
-        """))
-    print(url)
+    with step("salt-master and salt-minion (own config dir, keys accepted)"):
+        master, minion = SaltMaster(conf), SaltMinion(conf, MINION, {
+            "docker.url": demo.dockerd.url})
+        master.start()
+        minion.start()
+        master.detach()
+        minion.detach()
+    with step("pillar, saltutil.sync_all"):
+        (conf.pillar_dir / "top.sls").write_text("base:\n  '*':\n    - glance\n")
+        # the host list in pillar lets the master (orchestration) see it too
+        demo.write_pillar(pillar_dir=conf.pillar_dir,
+                          glance_api_hosts=[{"id": MINION, "address": demo.address}])
+        for tool, args in (("salt", (MINION, "saltutil.sync_all")),
+                           ("salt-run", ("saltutil.sync_all",))):
+            code, data = conf.command(tool, *args)
+            if code != 0:
+                raise SystemExit(f"{tool} {' '.join(args)} failed: {data}")
+    with step(f"salt {MINION} state.apply glance"):
+        code, data = conf.salt(MINION, "state.apply", "glance")
+        failed = apply_failures(data)
+        if code != 0 or failed:
+            print("\n" + "\n".join(failed), file=sys.stderr)
+            raise SystemExit("state.apply glance failed")
+    clouds = write_clouds_yaml(demo)
+    bin_dir = conf.wrappers(STATE / "bin")
+    print(f"""
+Glance is running: {demo.url}   (Keystone: {demo.keystone.auth_url}, region {demo.keystone.region})
+Credentials (admin, project admin, domain Default) are in {clouds}, cloud {CLOUD}.
+Put salt, salt-run and openstack on PATH and pick that cloud:
+
+  {environment_line(bin_dir, clouds, CLOUD)}
+
+  head -c 10485760 /dev/urandom > x.img
+  openstack image create --disk-format raw --container-format bare --file x.img demo
+  openstack image save --file y.img demo && cmp x.img y.img && echo same bytes
+  salt '*' glance_config.show
+  salt-run state.orchestrate glance.orch.upgrade
+
+Stop it: bash scripts/demo.sh stop
+{demo.url}""")
     return 0
 
 
+def _logged(step, log):
+    """A step factory whose lines reach the terminal while output goes to the log."""
+    terminal = sys.__stdout__
+
+    @contextlib.contextmanager
+    def run(label):
+        with contextlib.redirect_stdout(terminal):
+            with step(label):
+                with contextlib.redirect_stdout(log):
+                    yield
+    return run
+
+
 def stop():
-    node().stop_from_pidfiles()
+    demo = node()
+    conf = salt_config(demo)
+    SaltMinion(conf, MINION).stop_from_pidfile()
+    SaltMaster(conf).stop_from_pidfile()
+    demo.stop_from_pidfiles()
     print("stopped")
     return 0
 

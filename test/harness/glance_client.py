@@ -1,14 +1,47 @@
-"""A tiny Glance v2 client for tests and benchmarks (no auth: enable_keystone off)."""
+"""
+A tiny Glance v2 client for tests and benchmarks, raw HTTP with a Keystone token.
+
+The suite and the benchmarks call :func:`use_keystone` once; every request then
+carries ``X-Auth-Token`` from a keystoneauth session (fetched once, renewed before
+it expires).  Feature tests talk to Glance through python-openstackclient instead,
+as users do; this client is for load, checksums and the raw status codes.
+"""
 
 import hashlib
 import json
 import urllib.error
 import urllib.request
 
+_SESSION = None
+
+
+def keystone_session(auth_url, password, username="admin", project="admin"):
+    """A keystoneauth session for a user of the Default domain."""
+    from keystoneauth1 import session  # pylint: disable=import-outside-toplevel
+    from keystoneauth1.identity import v3  # pylint: disable=import-outside-toplevel
+
+    auth = v3.Password(auth_url=auth_url, username=username, password=password,
+                       project_name=project, user_domain_name="Default",
+                       project_domain_name="Default")
+    return session.Session(auth=auth)
+
+
+def use_keystone(auth_url, password, username="admin", project="admin"):
+    """Authenticate every later request as that user (admin by default)."""
+    global _SESSION  # pylint: disable=global-statement
+    _SESSION = keystone_session(auth_url, password, username, project)
+    _SESSION.get_token()
+    return _SESSION
+
+
+def auth_headers():
+    return {"X-Auth-Token": _SESSION.get_token()} if _SESSION is not None else {}
+
 
 def api(address, path, method="GET", data=None, headers=None, timeout=60, port=9292):
     request = urllib.request.Request(f"http://{address}:{port}{path}", data=data,
-                                     method=method, headers=headers or {})
+                                     method=method,
+                                     headers=dict(auth_headers(), **(headers or {})))
     with urllib.request.urlopen(request, timeout=timeout) as response:
         body = response.read()
         return response.status, body

@@ -5,7 +5,12 @@ Integration tier: the real stack, started once per session and stopped by pid.
                ├─ minion node2 ── dockerd node2 ── glance_api @127.0.1.2:9292
                └─ minion node3 ── dockerd node3 ── glance_api @127.0.1.3:9292
     shared: registry 127.0.0.1:5000 (test images), MariaDB 127.0.0.1:3306,
-            a host directory standing in for NFS, moto S3 on 127.0.0.1:9000
+            Keystone 127.0.0.5:5000 (its own dockerd "infra") + memcached
+            127.0.0.5:11211, a host directory standing in for NFS,
+            moto S3 on 127.0.0.1:9000
+
+Keystone is on in every test: the formula registers glance in it (the database
+node's glance.register) and every request carries a token.
 
 Tests change the deployment by writing pillar (``stack.deploy(...)``) and
 applying through the master, exactly as an operator would.
@@ -18,10 +23,13 @@ import shutil
 import sys
 import textwrap
 
+import boto3
 import pytest
 import yaml
 
-from harness.daemons import Dockerd, MariaDB, Registry
+from harness import glance_client
+from harness.daemons import Dockerd, MariaDB, Memcached, Moto, Registry
+from harness.keystone import Keystone
 from harness.loopback import hosts
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -32,10 +40,15 @@ CACHE = pathlib.Path(os.environ.get("GLANCE_TEST_CACHE", "/var/cache/glance-form
 RUN_DIR = pathlib.Path("/run/gf")
 REGISTRY = "127.0.0.1:5000"
 NAMESPACE = "openstack.kolla"
-RELEASES = ("2022.2", "2025.1")
+RELEASES = ("2022.2", "2025.1", "2026.2")
+KEYSTONE_RELEASE = "2025.1"
+KEYSTONE_ADDRESS = "127.0.0.5"
 ADDRESSES = hosts(3)
 NODES = tuple(ADDRESSES)
 DB_ROOT_PASSWORD = "it-root-pw"
+S3_AUTH_PORT = 9001
+KEYSTONE_ADMIN_PASSWORD = "it-admin-pw"
+KEYSTONE_URL = f"http://{KEYSTONE_ADDRESS}:5000"
 
 
 @pytest.fixture(scope="session")
@@ -66,12 +79,14 @@ def dockerds():
 
 @pytest.fixture(scope="session")
 def images(registry, dockerds):
-    """Both test releases in the local registry (built only when their inputs changed)."""
+    """Every test release in the local registry (built only when their inputs changed)."""
     repo = f"{REGISTRY}/{NAMESPACE}"
     for release in RELEASES:
         for image in ("glance-api", "haproxy"):
             build.ensure_pushed(release, CACHE, dockerds["node1"].url, f"{repo}/{image}",
                                 image=image)
+    build.ensure_pushed(KEYSTONE_RELEASE, CACHE, dockerds["node1"].url, f"{repo}/keystone",
+                        image="keystone")
     return {release: f"{repo}/glance-api:{release}" for release in RELEASES}
 
 
@@ -79,6 +94,23 @@ def images(registry, dockerds):
 def mariadb():
     with MariaDB(run_dir=RUN_DIR, port=3306, root_password=DB_ROOT_PASSWORD) as db:
         yield db
+
+
+@pytest.fixture(scope="session")
+def keystone(images, mariadb):
+    """Keystone (uWSGI, fernet, memcached token cache) on its own dockerd, once."""
+    infra = Dockerd("infra", run_dir=RUN_DIR, data_root=CACHE / "docker" / "infra")
+    memcached = Memcached(run_dir=RUN_DIR / "memcached", host=KEYSTONE_ADDRESS)
+    with infra, memcached:
+        server = Keystone(infra, f"{REGISTRY}/{NAMESPACE}/keystone:{KEYSTONE_RELEASE}",
+                          mariadb, address=KEYSTONE_ADDRESS,
+                          admin_password=KEYSTONE_ADMIN_PASSWORD, memcached=memcached)
+        server.start()
+        glance_client.use_keystone(server.auth_url, KEYSTONE_ADMIN_PASSWORD)
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 class Stack:
@@ -101,7 +133,13 @@ class Stack:
             "openstack_release": "2022.2",
             "glance_api_hosts": [{"id": n, "address": a} for n, a in ADDRESSES.items()],
             "node_custom_config": str(self.work / "custom"),
-            "enable_keystone": "no",
+            "enable_keystone": "yes",
+            "keystone_internal_url": KEYSTONE_URL,
+            "keystone_public_url": KEYSTONE_URL,
+            "keystone_admin_password": KEYSTONE_ADMIN_PASSWORD,
+            "glance_keystone_password": "it-glance-ks-pw",
+            "memcached_servers": [f"{KEYSTONE_ADDRESS}:11211"],
+            "memcache_secret_key": "it-memcache-key",
             "database_address": "127.0.0.1",
             "database_password": DB_ROOT_PASSWORD,
             "glance_database_password": "it-glance-pw",
@@ -185,7 +223,7 @@ class StateRun:
 
 
 @pytest.fixture(scope="session")
-def stack(salt_factories, dockerds, images, mariadb, tmp_path_factory):
+def stack(salt_factories, dockerds, images, mariadb, keystone, tmp_path_factory):
     work = tmp_path_factory.mktemp("stack")
     states, pillar = work / "states", work / "pillar"
     states.mkdir()
@@ -225,9 +263,7 @@ def stack(salt_factories, dockerds, images, mariadb, tmp_path_factory):
                 ctx.__exit__(None, None, None)
 
 
-@pytest.fixture
-def custom_files(stack):
-    """Write operator files under node_custom_config; removed after the test."""
+def _custom_files(stack):
     written = []
 
     def write(relpath, text):
@@ -241,3 +277,41 @@ def custom_files(stack):
     for path in written:
         path.unlink(missing_ok=True)
     shutil.rmtree(stack.work / "custom" / "glance", ignore_errors=True)
+
+
+@pytest.fixture
+def custom_files(stack):
+    """Write operator files under node_custom_config; removed after the test."""
+    yield from _custom_files(stack)
+
+
+@pytest.fixture(scope="module")
+def custom_files_module(stack):
+    """The same, removed after the test module."""
+    yield from _custom_files(stack)
+
+
+@pytest.fixture(scope="session")
+def s3_keys():
+    """moto with authentication on: the free first calls create a user whose key works,
+    the rest are spent so that every later call is authenticated."""
+    server = Moto(host="127.0.0.1", port=S3_AUTH_PORT, env={"INITIAL_NO_AUTH_ACTION_COUNT": "10"},
+                  run_dir=f"/run/gf/moto-{S3_AUTH_PORT}")
+    with server:
+        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
+                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam.create_user(UserName="glance")
+        key = iam.create_access_key(UserName="glance")["AccessKey"]
+        iam.put_user_policy(UserName="glance", PolicyName="s3", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        spend = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
+                             aws_access_key_id="nobody", aws_secret_access_key="nothing")
+        for _ in range(12):
+            try:
+                spend.list_buckets()
+            except spend.exceptions.ClientError:
+                break
+        else:
+            pytest.fail("moto never started to check credentials")
+        yield {"url": server.url, "access": key["AccessKeyId"], "secret": key["SecretAccessKey"]}

@@ -7,14 +7,12 @@ import json
 import boto3
 import pytest
 
-from harness.daemons import Moto
 from harness.glance_client import download_sha256, healthy, random_payload, upload_image
 from harness.loopback import hosts
 
 pytestmark = pytest.mark.integration
 ADDRESSES = hosts(3)
 MB = 1024 * 1024
-S3_AUTH_PORT = 9001
 
 
 def sha(payload):
@@ -31,32 +29,6 @@ def test_default_glance_volume_runs_the_api_on_the_first_host_only(stack):
     image = upload_image(ADDRESSES["node1"], "pinned", payload)
     assert download_sha256(ADDRESSES["node1"], image) == sha(payload)
     assert not healthy(ADDRESSES["node2"])
-
-
-@pytest.fixture(scope="module")
-def s3_keys():
-    """moto with authentication on: the free first calls create a user whose key works,
-    the rest are spent so that every later call is authenticated."""
-    server = Moto(host="127.0.0.1", port=S3_AUTH_PORT, env={"INITIAL_NO_AUTH_ACTION_COUNT": "10"},
-                  run_dir=f"/run/gf/moto-{S3_AUTH_PORT}")
-    with server:
-        iam = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1",
-                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam.create_user(UserName="glance")
-        key = iam.create_access_key(UserName="glance")["AccessKey"]
-        iam.put_user_policy(UserName="glance", PolicyName="s3", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-        spend = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
-                             aws_access_key_id="nobody", aws_secret_access_key="nothing")
-        for _ in range(12):
-            try:
-                spend.list_buckets()
-            except spend.exceptions.ClientError:
-                break
-        else:
-            pytest.fail("moto never started to check credentials")
-        yield {"url": server.url, "access": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
 
 
 def s3_pillar(keys, secret=None):
@@ -91,12 +63,18 @@ def test_wrong_s3_secret_fails_the_apply_and_changes_nothing(stack, s3_keys):
     assert stack.container_ids() == before
 
 
-def test_uwsgi_release_deploys_and_serves_images(stack):
-    run = stack.deploy(openstack_release="2025.1", glance_database_name="glance_uwsgi",
-                       glance_file_datadir_volume=str(stack.shared))
+@pytest.mark.parametrize("pillar", [{"openstack_release": "2026.2"},
+                                    {"openstack_release": "2025.1", "glance_api_server": "uwsgi"}],
+                         ids=["2026.2-auto", "2025.1-uwsgi"])
+def test_uwsgi_deploys_and_serves_images(stack, pillar):
+    database = "glance_uwsgi_" + pillar["openstack_release"].replace(".", "_")
+    run = stack.deploy(glance_database_name=database,
+                       glance_file_datadir_volume=str(stack.shared), **pillar)
     assert run.ok(), run
     config = json.loads((stack.work / "etc-kolla/node2/glance-api/config.json").read_text())
     assert config["command"] == "uwsgi /etc/glance/glance-api-uwsgi.ini"
+    top = stack.dockerds["node2"].docker("exec", "glance_api", "cat", "/proc/1/cmdline").stdout
+    assert top.split("\0")[0] == "uwsgi"
     payload = random_payload(3 * MB, "uwsgi")
     image = upload_image(ADDRESSES["node2"], "uwsgi-1", payload)
     for address in ADDRESSES.values():

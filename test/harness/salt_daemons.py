@@ -1,0 +1,145 @@
+"""
+A real salt-master and salt-minion for the demo, started and stopped by PID like every
+other harness daemon, with their own config dir (nothing under /etc/salt).
+
+    conf = SaltConfig(state_dir / "salt", repo, interface="127.0.2.1")
+    master = SaltMaster(conf).start()
+    minion = SaltMinion(conf, "demo", {"docker.url": "unix:///run/gf-demo/demo/docker.sock"}).start()
+    conf.salt("demo", "state.apply", "glance")
+
+Both read ``<conf.dir>/master`` / ``<conf.dir>/minion``; ``conf.wrappers(bin_dir)``
+writes ``salt``, ``salt-run``, ``salt-call``, ``salt-key`` scripts that pass ``-c``,
+so an operator types the README's commands unchanged.
+"""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import yaml
+
+from .daemons import Daemon
+from .wait import port_open
+
+BIN = pathlib.Path(sys.executable).parent
+TOOLS = ("salt", "salt-run", "salt-call", "salt-key")
+
+
+class SaltConfig:
+    """The shared config dir of one master and its minions."""
+
+    def __init__(self, conf_dir, file_root, interface="127.0.0.1", ret_port=4506,
+                 publish_port=4505):
+        self.dir = pathlib.Path(conf_dir)
+        self.file_root = pathlib.Path(file_root)
+        self.interface, self.ret_port, self.publish_port = interface, ret_port, publish_port
+        self.root = self.dir / "root"
+        self.pillar_dir = self.dir / "pillar"
+        self.states_dir = self.dir / "states"
+
+    def write_master(self):
+        self.pillar_dir.mkdir(parents=True, exist_ok=True)
+        self.states_dir.mkdir(parents=True, exist_ok=True)
+        self._write("master", {
+            "root_dir": str(self.root),
+            "interface": self.interface,
+            "ret_port": self.ret_port,
+            "publish_port": self.publish_port,
+            # one machine, one minion the demo itself starts
+            "auto_accept": True,
+            "file_roots": {"base": [str(self.file_root), str(self.states_dir)]},
+            "pillar_roots": {"base": [str(self.pillar_dir)]},
+            "log_file": str(self.dir / "master.log"),
+            "log_level_logfile": "info",
+        })
+
+    def write_minion(self, minion_id, options):
+        self._write("minion", dict({
+            "id": minion_id,
+            "root_dir": str(self.root),
+            "master": self.interface,
+            "master_port": self.ret_port,
+            "publish_port": self.publish_port,
+            "log_file": str(self.dir / "minion.log"),
+            "log_level_logfile": "info",
+        }, **options))
+
+    def _write(self, name, data):
+        path = self.dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data))
+        path.chmod(0o600)
+
+    def command(self, tool, *args, timeout=1200):
+        """Run salt/salt-run/... with this config; (returncode, parsed JSON or text)."""
+        proc = subprocess.run([str(BIN / tool), "-c", str(self.dir), "--out", "json",
+                               *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError:
+            data = proc.stdout + proc.stderr
+        return proc.returncode, data
+
+    def salt(self, target, *args, timeout=1200):
+        return self.command("salt", f"--timeout={timeout}", target, *args, timeout=timeout + 60)
+
+    def wrappers(self, bin_dir):
+        """Scripts named like Salt's tools that pass this config dir, plus openstack."""
+        bin_dir = pathlib.Path(bin_dir)
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        for tool in TOOLS:
+            path = bin_dir / tool
+            path.write_text(f'#!/bin/sh\nexec "{BIN / tool}" -c "{self.dir}" "$@"\n')
+            path.chmod(0o755)
+        link = bin_dir / "openstack"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(BIN / "openstack")
+        return bin_dir
+
+
+class SaltMaster(Daemon):
+    log_name = "salt-master.out"
+    start_timeout = 90.0
+
+    def __init__(self, conf):
+        super().__init__(conf.dir / "run-master")
+        self.conf = conf
+
+    def prepare(self):
+        self.conf.write_master()
+
+    def argv(self):
+        return [str(BIN / "salt-master"), "-c", str(self.conf.dir), "-l", "quiet"]
+
+    def ready(self):
+        return port_open(self.conf.interface, self.conf.ret_port) and \
+            port_open(self.conf.interface, self.conf.publish_port)
+
+
+class SaltMinion(Daemon):
+    log_name = "salt-minion.out"
+    start_timeout = 120.0
+
+    def __init__(self, conf, minion_id, options=None):
+        super().__init__(conf.dir / f"run-minion-{minion_id}")
+        self.conf, self.minion_id, self.options = conf, minion_id, dict(options or {})
+
+    def prepare(self):
+        self.conf.write_minion(self.minion_id, self.options)
+
+    def argv(self):
+        return [str(BIN / "salt-minion"), "-c", str(self.conf.dir), "-l", "quiet"]
+
+    def ready(self):
+        code, data = self.conf.salt(self.minion_id, "test.ping", timeout=5)
+        return code == 0 and isinstance(data, dict) and data.get(self.minion_id) is True
+
+
+def environment_line(bin_dir, clouds_yaml, cloud):
+    """The one line that puts salt/salt-run/openstack on PATH and picks the cloud."""
+    return (f"export PATH={bin_dir}:$PATH OS_CLIENT_CONFIG_FILE={clouds_yaml} "
+            f"OS_CLOUD={cloud}")
+
