@@ -37,6 +37,7 @@ BOOL_KEYS = (
     "glance_logging_debug",
     "glance_clean_remove_data",
     "glance_cache_cleanup_enabled",
+    "glance_keystone_register",
 )
 # Keys that default to "derived" (empty string) rather than a fixed bool.
 DERIVED_BOOL_KEYS = ("glance_backend_file", "glance_backend_ceph", "glance_backend_swift")

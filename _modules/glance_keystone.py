@@ -115,11 +115,7 @@ def registration(settings):
     fixed service / project / role names.
     """
     flags = settings["flags"]
-    register, errors = flags["glance_keystone_register"], []
-    if not isinstance(register, bool):
-        # glance_config coerces the yes/no keys it knows; until it knows this one
-        errors.append(f"glance:glance_keystone_register is {register!r} — use true or false")
-        register = False
+    register, errors = flags["glance_keystone_register"], []  # coerced by glance_config
     enabled = bool(flags["enable_keystone"] and register and settings["am_i_db_node"])
     out = {
         "enabled": enabled,

@@ -47,7 +47,7 @@ def test_cache_with_keystone_uses_keystone_cachemanagement_flavor(minion):
     run = minion.apply(enable_glance_image_cache="yes", enable_keystone="yes",
                        keystone_internal_url="http://127.0.0.5:5000",
                        keystone_public_url="http://127.0.0.6:5000",
-                       glance_keystone_password="ks-pw")
+                       glance_keystone_password="ks-pw", glance_keystone_register="no")
     assert run.returncode == 0, run.stdout
     api = run.ini("glance-api.conf")
     assert api["paste_deploy"]["flavor"] == "keystone+cachemanagement"

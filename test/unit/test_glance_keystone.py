@@ -127,10 +127,9 @@ def test_malformed_endpoint_is_an_error_naming_the_key():
         "http(s) URL — set it like http://10.0.0.10:9292"]
 
 
-def test_a_register_flag_that_is_not_a_boolean_is_an_error():
-    want = ks.registration(settings(glance_keystone_register="maybe"))
-    assert want["enabled"] is False
-    assert want["errors"] == ["glance:glance_keystone_register is 'maybe' — use true or false"]
+@pytest.mark.parametrize("word, enabled", [("no", False), ("yes", True), ("off", False)])
+def test_the_register_flag_takes_yes_no_words(word, enabled):
+    assert ks.registration(settings(glance_keystone_register=word))["enabled"] is enabled
 
 
 # ---------------------------------------------------------------- what to do (pure diff)
