@@ -753,7 +753,9 @@ def uwsgi_ini(s):
             "enable-threads": True,
             "exit-on-reload": False,
             "hook-master-start": "unix_signal:15 gracefully_kill_them_all",
-            "http": f"{s['api_address']}:{s['listen_port']}",
+            # kolla writes `http =` (the router of a pip-built uwsgi); distro uwsgi has
+            # no http router plugin, while http-socket is in every build, one hop less
+            "http-socket": f"{s['api_address']}:{s['listen_port']}",
             "http-auto-chunked": True,
             "http-chunked-input": True,
             "http-raw-body": True,
@@ -853,10 +855,12 @@ def service_files(s, read_file, errors, warnings):
                 ini_loads(text, source=path)
             except PillarError as exc:
                 errors.append(str(exc))
-            # glance's WSGI app reads it from here by itself; eventlet needs the option
+            # glance's WSGI app reads it from here by itself; eventlet needs the option,
+            # before glance-api.conf: glance-api looks for its paste file beside the
+            # LAST --config-file (<name>-paste.ini)
             dest = "/etc/glance/glance-image-import.conf"
             if s["server"] == "eventlet":
-                command += f" --config-file {dest}"
+                command = command.replace("glance-api ", f"glance-api --config-file {dest} ", 1)
             add("glance-image-import.conf", text, dest)
     if not flags["enable_keystone"]:
         add("policy.yaml", noauth_policy(), "/etc/glance/policy.yaml")

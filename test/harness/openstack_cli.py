@@ -14,6 +14,7 @@ through ``OS_CLIENT_CONFIG_FILE``; nothing is imported from the client.
 import json
 import os
 import pathlib
+import pty
 import subprocess
 import sys
 
@@ -50,9 +51,16 @@ class OpenStackCLI:
 
     def run(self, cloud, *args, check=True, timeout=600):
         env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(self.path))
-        proc = subprocess.run([str(OPENSTACK), "--os-cloud", cloud, *map(str, args)],
-                              capture_output=True, text=True, env=env, timeout=timeout,
-                              check=False)
+        # a terminal on stdin, as when a person types it: `image create` without --file
+        # would otherwise upload whatever stdin holds (an empty pipe = a 0-byte image)
+        leader, terminal = pty.openpty()
+        try:
+            proc = subprocess.run([str(OPENSTACK), "--os-cloud", cloud, *map(str, args)],
+                                  stdin=terminal, capture_output=True, text=True, env=env,
+                                  timeout=timeout, check=False)
+        finally:
+            os.close(terminal)
+            os.close(leader)
         if check and proc.returncode != 0:
             raise OpenStackError(f"openstack --os-cloud {cloud} {' '.join(map(str, args))} "
                                  f"exited {proc.returncode}:\n{proc.stderr[-3000:]}")

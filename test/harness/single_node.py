@@ -71,19 +71,21 @@ class SingleNode:
         with steps("daemons: registry, dockerd, MariaDB, memcached"):
             for daemon in self.daemons:
                 daemon.start()
-        sys.path.insert(0, str(REPO / "test" / "images"))
-        import build  # pylint: disable=import-outside-toplevel
-
-        repo = f"{self.registry.addr}/{NAMESPACE}"
         with steps(f"images: glance-api:{self.release}, keystone:{KEYSTONE_RELEASE} "
                    "(built once, then cached)"):
-            build.ensure_pushed(self.release, CACHE, self.dockerd.url, f"{repo}/glance-api")
-            build.ensure_pushed(KEYSTONE_RELEASE, CACHE, self.dockerd.url, f"{repo}/keystone",
-                                image="keystone")
+            self.use_release(self.release)
+            _build().ensure_pushed(KEYSTONE_RELEASE, CACHE, self.dockerd.url,
+                                   f"{self.registry.addr}/{NAMESPACE}/keystone", image="keystone")
         with steps(f"keystone {self.keystone.auth_url}"):
             self.keystone.start()
         self.write_minion_config()
         return self
+
+    def use_release(self, release):
+        """Deploy ``release`` from now on; its glance-api image is pushed if needed."""
+        self.release = release
+        _build().ensure_pushed(release, CACHE, self.dockerd.url,
+                               f"{self.registry.addr}/{NAMESPACE}/glance-api")
 
     def remove_glance_containers(self):
         """Every container of the dockerd but Keystone's (benchmarks start clean)."""
@@ -168,6 +170,13 @@ class SingleNode:
     @property
     def url(self):
         return f"http://{self.address}:9292"
+
+
+def _build():
+    sys.path.insert(0, str(REPO / "test" / "images"))
+    import build  # pylint: disable=import-outside-toplevel
+
+    return build
 
 
 class _quiet:

@@ -165,7 +165,23 @@ class Stack:
 
     def apply(self, *args, tgt="*", fun="state.apply"):
         ret = self.cli.run("--timeout=900", fun, *args, minion_tgt=tgt)
-        return StateRun(ret)
+        return StateRun(ret, self)
+
+    def diagnostics(self, lines=25):
+        """Each node's glance_api state and last log lines (shown when a run fails)."""
+        out = []
+        for node in NODES:
+            state = self.dockerds[node].docker(
+                "ps", "-a", "--filter", "name=^glance_api$", "--format",
+                "{{.Status}}", check=False).stdout.strip()
+            logs = self.dockerds[node].docker("logs", "--tail", str(lines), "glance_api",
+                                              check=False)
+            glance_log = self.dockerds[node].docker(
+                "exec", "glance_api", "sh", "-c",
+                f"tail -n {lines} /var/log/kolla/glance/glance-api*.log", check=False)
+            out.append(f"--- {node}: glance_api {state or 'absent'}\n{logs.stdout}{logs.stderr}"
+                       f"{glance_log.stdout}")
+        return "\n".join(out)
 
     def deploy(self, per_minion=None, fun="state.highstate", **glance):
         self.write_pillar(per_minion, **glance)
@@ -188,8 +204,9 @@ class Stack:
 class StateRun:
     """A ``salt '*' state.*`` result, per minion."""
 
-    def __init__(self, ret):
+    def __init__(self, ret, stack=None):
         self.ret = ret
+        self.stack = stack
         self.returncode = ret.returncode
         self.data = ret.data if isinstance(ret.data, dict) else {}
 
@@ -218,8 +235,9 @@ class StateRun:
         missing = sorted(set(NODES) - set(self.data))
         head = f"returncode={self.returncode} missing={missing} failed="
         body = self.failed() or {n: v for n, v in self.data.items() if not isinstance(v, dict)}
+        diagnostics = self.stack.diagnostics() if self.stack and not self.ok() else ""
         return head + json.dumps(body, indent=1, default=str)[:6000] + "\n" + str(
-            self.ret.stderr)[-2000:]
+            self.ret.stderr)[-2000:] + "\n" + diagnostics[-8000:]
 
 
 @pytest.fixture(scope="session")

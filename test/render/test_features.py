@@ -87,8 +87,10 @@ def test_import_conf_is_copied_and_passed_to_eventlet_glance_api(minion):
     run = minion.apply(glance_enable_interoperable_image_import="yes")
     assert run.returncode == 0, run.stdout
     assert (run.service_dir / "glance-image-import.conf").read_text() == text
-    assert run.config_json()["command"].endswith(
-        "--config-file /etc/glance/glance-image-import.conf")
+    # the paste file is looked up beside the last --config-file: glance-api.conf
+    assert run.config_json()["command"] == (
+        "glance-api --config-file /etc/glance/glance-image-import.conf "
+        "--config-file /etc/glance/glance-api.conf")
 
 
 @pytest.mark.parametrize("pillar", [{"openstack_release": "2026.2"},
@@ -99,7 +101,7 @@ def test_uwsgi_gets_kollas_ini_with_the_wsgi_module(minion, pillar):
     assert run.returncode == 0, run.stdout
     assert run.config_json()["command"] == "uwsgi /etc/glance/glance-api-uwsgi.ini"
     uwsgi = run.ini("glance-api-uwsgi.ini")["uwsgi"]
-    assert uwsgi["http"] == "127.0.1.1:9292"
+    assert uwsgi["http-socket"] == "127.0.1.1:9292"
     assert uwsgi["module"] == "glance.wsgi.api:application"
     assert "wsgi-file" not in uwsgi
     assert uwsgi["processes"] == "4"

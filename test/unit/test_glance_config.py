@@ -88,7 +88,7 @@ def test_uwsgi_ini_loads_glance_as_a_module_with_kollas_settings():
     ini = gc.ini_loads(s["files"]["glance-api-uwsgi.ini"]["contents"])["uwsgi"]
     assert ini["module"] == "glance.wsgi.api:application"
     assert "wsgi-file" not in ini
-    assert ini["http"] == "127.0.1.1:9292"
+    assert ini["http-socket"] == "127.0.1.1:9292"
     assert ini["processes"] == "3"
     assert ini["chunked-input-limit"] == str(64 * 1024 * 1024)
     assert ini["http-chunked-input"] == "True" and ini["lazy-apps"] == "True"

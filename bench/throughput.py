@@ -1,0 +1,137 @@
+"""
+Benchmark: image upload and download throughput through the deployed API (Keystone
+on, file store), per release, against a floor measured in the same run: sha512 + md5
+of the same bytes in one Python thread, the hashing Glance must do on every upload.
+
+    bash bench/run.sh throughput.py [--size-mb 512] [--release 2026.2 ...]
+
+One host on 127.0.3.1 (registry, dockerd "bench", MariaDB; Keystone + memcached on
+127.0.3.5), deployed with the formula (salt-call --local state.apply glance), one
+API worker per release so the numbers compare the serving setups, not the cores.
+Targets (issue): upload >= 0.6 of the floor on 2026.2; no release slower than 2022.2.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "test"))
+
+from harness.glance_client import keystone_session, random_payload  # noqa: E402
+from harness.single_node import SingleNode  # noqa: E402
+
+RELEASES = ("2022.2", "2025.1", "2026.2")
+MB = 1024 * 1024
+
+
+def floor_mb_s(payload):
+    """sha512 + md5 of the payload in one thread, as Glance hashes an upload."""
+    start = time.monotonic()
+    sha512, md5 = hashlib.sha512(), hashlib.md5()  # noqa: S324
+    view = memoryview(payload)
+    for offset in range(0, len(payload), 64 * 1024):
+        chunk = view[offset:offset + 64 * 1024]
+        sha512.update(chunk)
+        md5.update(chunk)
+    return len(payload) / MB / (time.monotonic() - start)
+
+
+def request(node, token, method, path, body=None, headers=None, read=True):
+    conn = http.client.HTTPConnection(node.address, 9292, timeout=900)
+    conn.request(method, path, body=body, headers=dict({"X-Auth-Token": token}, **(headers or {})))
+    response = conn.getresponse()
+    data = b""
+    if read:
+        data = response.read()
+    else:
+        digest = hashlib.sha256()
+        while True:
+            chunk = response.read(1024 * 1024)
+            if not chunk:
+                break
+            digest.update(chunk)
+        data = digest.hexdigest().encode()
+    conn.close()
+    if response.status >= 300:
+        raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+    return data
+
+
+def measure(node, token, payload):
+    image = json.loads(request(node, token, "POST", "/v2/images", json.dumps(
+        {"name": "throughput", "disk_format": "raw", "container_format": "bare"}).encode(),
+        {"Content-Type": "application/json"}))["id"]
+    start = time.monotonic()
+    request(node, token, "PUT", f"/v2/images/{image}/file", payload,
+            {"Content-Type": "application/octet-stream"})
+    upload = time.monotonic() - start
+    start = time.monotonic()
+    digest = request(node, token, "GET", f"/v2/images/{image}/file", read=False).decode()
+    download = time.monotonic() - start
+    if digest != hashlib.sha256(payload).hexdigest():
+        raise RuntimeError("downloaded bytes differ from the upload")
+    request(node, token, "DELETE", f"/v2/images/{image}")
+    size = len(payload) / MB
+    return size / upload, size / download
+
+
+def run_release(node, release, payload):
+    node.use_release(release)
+    node.remove_glance_containers()
+    node.write_pillar(glance_database_name="glance_throughput_" + release.replace(".", "_"),
+                      glance_api_workers=1)
+    _, code, out = node.salt_call("state.apply", "glance")
+    if code != 0:
+        raise RuntimeError(f"state.apply glance failed on {release}: {str(out)[-2000:]}")
+    token = keystone_session(node.keystone.auth_url, node.keystone.admin_password).get_token()
+    try:
+        return measure(node, token, payload)
+    finally:
+        node.remove_glance_containers()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=512)
+    parser.add_argument("--release", action="append", choices=RELEASES)
+    args = parser.parse_args()
+    payload = random_payload(args.size_mb * MB, "throughput")
+    floors, rows = [floor_mb_s(payload)], []
+    releases = args.release or RELEASES
+    with tempfile.TemporaryDirectory(prefix="glance-bench-") as state_dir:
+        node = SingleNode("bench", "127.0.3.1", state_dir, release=releases[0]).start()
+        try:
+            for release in releases:
+                upload, download = run_release(node, release, payload)
+                floors.append(floor_mb_s(payload))
+                rows.append((release, upload, download))
+        finally:
+            node.stop()
+    floor = statistics.median(floors)
+    print(f"\n{args.size_mb} MB image, Keystone on, file store, 1 API worker; "
+          f"floor = sha512+md5 in one thread: {floor:.0f} MB/s "
+          f"(median of {len(floors)}, {min(floors):.0f}-{max(floors):.0f})")
+    print(f"  {'release':<8} {'upload MB/s':>12} {'x floor':>8} {'download MB/s':>14}")
+    for release, upload, download in rows:
+        print(f"  {release:<8} {upload:12.0f} {upload / floor:8.2f} {download:14.0f}")
+    by_release = {release: upload for release, upload, _ in rows}
+    if "2026.2" in by_release:
+        ratio = by_release["2026.2"] / floor
+        print(f"  2026.2 upload target >= 0.6 of the floor: "
+              f"{'met' if ratio >= 0.6 else 'MISSED'} ({ratio:.2f})")
+    if "2022.2" in by_release:
+        slower = [r for r, up in by_release.items() if up < by_release["2022.2"]]
+        print(f"  no release slower than 2022.2 on upload: "
+              f"{'met' if not slower else 'MISSED by ' + ', '.join(slower)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
