@@ -87,6 +87,13 @@ def images(registry, dockerds):
                                 image=image)
     build.ensure_pushed(KEYSTONE_RELEASE, CACHE, dockerds["node1"].url, f"{repo}/keystone",
                         image="keystone")
+    # the dockerds keep their images across sessions and docker_image.present never
+    # re-pulls a tag it has: refresh every tag, so a rebuilt image is what runs
+    tags = [f"{repo}/{image}:{release}" for release in RELEASES
+            for image in ("glance-api", "haproxy")]
+    for daemon in dockerds.values():
+        for tag in tags:
+            daemon.docker("pull", "-q", tag)
     return {release: f"{repo}/glance-api:{release}" for release in RELEASES}
 
 
