@@ -100,7 +100,14 @@ class SaltConfig:
         return bin_dir
 
 
-class SaltMaster(Daemon):
+class _SaltDaemon(Daemon):
+    def _is_ours(self, cmdline):
+        # Salt retitles its processes ("... -l quiet MainProcess") and runs as
+        # `python <script>`: ours when our command line stands inside the title
+        return " ".join(self.argv()) in " ".join(cmdline)
+
+
+class SaltMaster(_SaltDaemon):
     log_name = "salt-master.out"
     start_timeout = 90.0
 
@@ -119,7 +126,7 @@ class SaltMaster(Daemon):
             port_open(self.conf.interface, self.conf.publish_port)
 
 
-class SaltMinion(Daemon):
+class SaltMinion(_SaltDaemon):
     log_name = "salt-minion.out"
     start_timeout = 120.0
 
