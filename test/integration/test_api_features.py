@@ -160,6 +160,17 @@ def saved_sha(cli, cloud, image_id, tmp_path):
     return sha(out.read_bytes())
 
 
+def assert_only_admin_sets_billing(cli, payload, tmp_path, tag):
+    """The protected x_billing_* property: member refused with 403, admin allowed."""
+    refused = create_with_file(cli, "member", f"member-{tag}", payload, tmp_path,
+                               "--property", "x_billing_code=7", check=False)
+    assert refused.returncode != 0
+    assert "403" in refused.stderr or "Forbidden" in refused.stderr, refused.stderr
+    admin = create_with_file(cli, "admin", f"admin-{tag}", payload, tmp_path,
+                             "--property", "x_billing_code=42")
+    assert '"x_billing_code": "42"' in admin.stdout
+
+
 def test_rules_file_in_the_container_is_what_the_operator_wrote(stack, deployed):
     out = stack.dockerds["node2"].docker(
         "exec", "glance_api", "cat", "/etc/glance/property-protections-rules.conf")
@@ -168,13 +179,7 @@ def test_rules_file_in_the_container_is_what_the_operator_wrote(stack, deployed)
 
 def test_member_is_refused_a_protected_property_that_admin_may_set(cli, deployed, tmp_path):
     payload = random_payload(MB, "protected")
-    admin = create_with_file(cli, "admin", "billed", payload, tmp_path,
-                             "--property", "x_billing_code=42")
-    assert '"x_billing_code": "42"' in admin.stdout
-    refused = create_with_file(cli, "member", "member-billed", payload, tmp_path,
-                               "--property", "x_billing_code=7", check=False)
-    assert refused.returncode != 0
-    assert "403" in refused.stderr or "Forbidden" in refused.stderr, refused.stderr
+    assert_only_admin_sets_billing(cli, payload, tmp_path, "roles")
     allowed = create_with_file(cli, "member", "member-free", payload, tmp_path,
                                "--property", "x_note=free")
     assert '"x_note": "free"' in allowed.stdout
@@ -233,12 +238,5 @@ def test_policies_format_refuses_a_member_too(stack, cli, deployed, s3_keys,
     out = stack.dockerds["node1"].docker(
         "exec", "glance_api", "cat", "/etc/glance/property-protections-rules.conf")
     assert out.stdout == POLICIES_RULES
-    payload = random_payload(MB, "policies")
-    refused = create_with_file(cli, "member", "member-policies", payload, tmp_path,
-                               "--property", "x_billing_code=7", check=False)
-    assert refused.returncode != 0
-    assert "403" in refused.stderr or "Forbidden" in refused.stderr, refused.stderr
-    admin = create_with_file(cli, "admin", "admin-policies", payload, tmp_path,
-                             "--property", "x_billing_code=8")
-    assert '"x_billing_code": "8"' in admin.stdout
+    assert_only_admin_sets_billing(cli, random_payload(MB, "policies"), tmp_path, "policies")
     custom_files_module("glance/property-protections-rules.conf", ROLES_RULES)
