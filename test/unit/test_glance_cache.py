@@ -1,27 +1,18 @@
 """Image cache cleanup: the schedule, the cache summary and the cron command, without Salt."""
 
 import collections
-import importlib.util
 import os
 import pathlib
 import shlex
 
 import pytest
+from salt_module_loader import load
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def load(kind):
-    """_modules/glance_cache.py and _states/glance_cache.py share a name: load each by path."""
-    spec = importlib.util.spec_from_file_location(
-        f"glance_cache_{kind}", REPO / f"_{kind}/glance_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cache = load("modules")
-state = load("states")
+cache = load("glance_cache", "modules")
+state = load("glance_cache", "states")
 
 HOSTS = ["ctl1", "ctl2", "ctl3"]
 

@@ -2,7 +2,6 @@
 the states' every branch — without Salt or a network (an in-memory Keystone stands in
 for openstacksdk's identity proxy, with the proxy's real signatures)."""
 
-import importlib.util
 import itertools
 import logging
 import pathlib
@@ -16,6 +15,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack.identity.v3._proxy import Proxy
 
 import glance_config
+from salt_module_loader import load
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULTS = yaml.safe_load((REPO / "glance/parameters/defaults.yaml").read_text())
@@ -23,17 +23,8 @@ ADMIN_PW = "admin-very-secret"
 GLANCE_PW = "glance-very-secret"
 
 
-def load(kind):
-    """_modules/ and _states/glance_keystone.py share a name: load each by path."""
-    spec = importlib.util.spec_from_file_location(
-        f"glance_keystone_{kind}", REPO / f"_{kind}/glance_keystone.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ks = load("modules")
-state = load("states")
+ks = load("glance_keystone", "modules")
+state = load("glance_keystone", "states")
 
 
 def settings(minion="ctl1", **glance):
