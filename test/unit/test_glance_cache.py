@@ -2,13 +2,11 @@
 
 import collections
 import os
-import pathlib
 import shlex
 
 import pytest
 from salt_module_loader import load
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 cache = load("glance_cache", "modules")
