@@ -536,6 +536,7 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs)
         "listen_port": nums["glance_api_listen_port"],
         "service_dir": f"{flags['node_config_directory']}/{SERVICE_NAME}",
         "database": database(flags, nums),
+        "container": container_options(flags, api_address, errors, warnings),
     }
     files = service_files(out, read_file, errors, warnings)
     out["files"] = {} if errors else files
@@ -886,10 +887,159 @@ def config_hash(files):
     return digest.hexdigest()[:16]
 
 
+# kolla's container dimensions (docs: resource-constraints) -> docker_container.running
+# arguments of the same name; sizes are bytes or <n>[b|k|m|g] (docker's 1024 units)
+DIMENSION_INTS = ("cpu_period", "cpu_quota", "cpu_shares", "blkio_weight")
+DIMENSION_BYTES = ("mem_limit", "memswap_limit", "mem_reservation", "kernel_memory")
+DIMENSION_CPUSETS = ("cpuset_cpus", "cpuset_mems")
+SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def kolla_fallback(flags, *keys):
+    """The first key that is not '' (derived) — kolla's `x: "{{ y }}"` chains."""
+    for key in keys:
+        if flags[key] != "" and flags[key] is not None:
+            return key, flags[key]
+    return keys[-1], flags[keys[-1]]
+
+
+def extra_volumes(flags, errors):
+    """glance_api_extra_volumes -> glance_extra_volumes -> default_extra_volumes."""
+    key, value = kolla_fallback(
+        flags, "glance_api_extra_volumes", "glance_extra_volumes", "default_extra_volumes"
+    )
+    if not isinstance(value, list):
+        errors.append(
+            f"glance:{key} is {value!r}, which is not a list — write it as a list of "
+            "binds, e.g. [/mnt/nfs/certs:/etc/glance/certs:ro]"
+        )
+        return []
+    volumes = []
+    for entry in value:
+        if entry in ("", None):
+            continue  # kolla drops empty entries (its conditional volumes)
+        parts = str(entry).split(":")
+        if (not isinstance(entry, str) or len(parts) not in (2, 3) or not parts[0]
+                or not parts[1].startswith("/")
+                or (len(parts) == 3 and parts[2] not in ("ro", "rw", "z", "Z", "shared",
+                                                         "slave", "private", "rshared",
+                                                         "rslave", "rprivate"))):
+            errors.append(
+                f"glance:{key} has {entry!r}, which is not a bind — write "
+                "<host path or volume>:<absolute container path>[:ro], e.g. "
+                "/mnt/nfs/certs:/etc/glance/certs:ro"
+            )
+            continue
+        volumes.append(entry)
+    return volumes
+
+
+def dimension_value(key, name, value, errors):
+    """One kolla dimension as the docker_container.running argument value."""
+    where = f"glance:{key}:{name}"
+    text = str(value).strip().lower()
+    if name in DIMENSION_INTS:
+        if isinstance(value, bool) or not re.fullmatch(r"-?\d+", text):
+            errors.append(f"{where} is {value!r}, which is not a whole number")
+            return None
+        return int(text)
+    if name in DIMENSION_BYTES:
+        match = re.fullmatch(r"(-?\d+)([bkmg]?)", text)
+        if isinstance(value, bool) or not match:
+            errors.append(
+                f"{where} is {value!r}, which is not a size — use bytes or <n>[b|k|m|g], "
+                "e.g. 2g"
+            )
+            return None
+        return int(match.group(1)) * SIZE_UNITS[match.group(2)]
+    if name in DIMENSION_CPUSETS:
+        if not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*", text):
+            errors.append(f"{where} is {value!r}, which is not a cpu/node list like 0-3,6")
+            return None
+        return text
+    # ulimits: kolla's {name: {soft: n, hard: n}} -> docker's name=soft:hard
+    def well_formed(bounds):
+        return (isinstance(bounds, dict) and set(bounds) == {"soft", "hard"}
+                and all(re.fullmatch(r"-?\d+", str(b)) for b in bounds.values()))
+
+    if not isinstance(value, dict) or not all(map(well_formed, value.values())):
+        errors.append(
+            f"{where} is {value!r} — write it as kolla does, e.g. "
+            "ulimits: {nofile: {soft: 131072, hard: 131072}}"
+        )
+        return None
+    return [f"{limit}={int(b['soft'])}:{int(b['hard'])}" for limit, b in sorted(value.items())]
+
+
+def dimensions(flags, errors, warnings):
+    """glance_api_dimensions -> default_container_dimensions, as container arguments."""
+    key, value = kolla_fallback(flags, "glance_api_dimensions", "default_container_dimensions")
+    if not isinstance(value, dict):
+        errors.append(
+            f"glance:{key} is {value!r}, which is not a mapping — write it as kolla "
+            "does, e.g. {mem_limit: 4g, cpu_shares: 512}"
+        )
+        return {}
+    known = DIMENSION_INTS + DIMENSION_BYTES + DIMENSION_CPUSETS + ("ulimits",)
+    args = {}
+    for name, raw in sorted(value.items()):
+        if name not in known:
+            errors.append(
+                f"glance:{key}:{name} is not a container dimension kolla supports — use "
+                f"one of {', '.join(known)}"
+            )
+            continue
+        converted = dimension_value(key, name, raw, errors)
+        if converted is not None:
+            args[name] = converted
+    if "kernel_memory" in args:
+        warnings.append(
+            f"glance:{key}:kernel_memory is deprecated in Docker and ignored on cgroup v2 "
+            "hosts — use mem_limit"
+        )
+    return args
+
+
+def container_proxy(flags, api_address, errors):
+    """glance_api_container_proxy -> container_proxy -> container_*_proxy, as env."""
+    key, value = kolla_fallback(flags, "glance_api_container_proxy", "container_proxy")
+    if value == "" or value is None:
+        value = {
+            "http_proxy": flags["container_http_proxy"],
+            "https_proxy": flags["container_https_proxy"],
+            "no_proxy": ",".join(
+                str(entry) for entry in (flags["container_no_proxy"], api_address,
+                                         flags["kolla_internal_vip_address"]) if entry
+            ),
+        }
+        # no_proxy alone changes nothing; without a proxy the container keeps its env
+        if not (value["http_proxy"] or value["https_proxy"]):
+            return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(v, (str, int)) and not isinstance(v, bool) for v in value.values()
+    ):
+        errors.append(
+            f"glance:{key} is {value!r} — write it as kolla does, a mapping of "
+            "environment variables, e.g. {http_proxy: http://10.0.0.2:3128, "
+            "https_proxy: http://10.0.0.2:3128, no_proxy: localhost,127.0.0.1}"
+        )
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v != ""}
+
+
+def container_options(flags, api_address, errors, warnings):
+    """kolla's per-container knobs for glance_api: extra binds, dimensions, proxy env."""
+    return {
+        "extra_volumes": extra_volumes(flags, errors),
+        "dimensions": dimensions(flags, errors, warnings),
+        "proxy": container_proxy(flags, api_address, errors),
+    }
+
+
 def services(s):
     """kolla-style services dict: one place that containers, checks and LB read."""
     flags, nums = s["flags"], s["numbers"]
-    url = f"http://{s['api_address']}:{s['listen_port']}"
+    url = f"http://{url_host(s['api_address'])}:{s['listen_port']}"
     volumes = [
         f"{s['service_dir']}/:{CONFIG_DIR_IN_CONTAINER}/:ro",
         "/etc/localtime:/etc/localtime:ro",
@@ -904,16 +1054,22 @@ def services(s):
         # the data (worker_self_reference_url) instead of sharing the directory
         volumes.append(f"{flags['glance_staging_volume']}:{STAGING_DIR}/")
     named = [v.split(":", 1)[0] for v in volumes if not v.startswith("/")]
+    container = s["container"]
+    # the operator's binds: created when named, never deleted by glance.clean
+    volumes += container["extra_volumes"]
+    extra_named = [v.split(":", 1)[0] for v in container["extra_volumes"]
+                   if not v.startswith("/")]
     return {
         SERVICE_NAME: {
             "container_name": flags["glance_api_container_name"],
             "enabled": s["am_i_api_host"],
             "image": s["image"],
             "volumes": volumes,
-            "named_volumes": named,
+            "named_volumes": named + [v for v in extra_named if v not in named],
             # what glance.clean may delete with glance_clean_remove_data (kolla_logs is shared)
             "data_volumes": [v for v in named if v != "kolla_logs"],
-            "environment": {"KOLLA_CONFIG_STRATEGY": "COPY_ALWAYS"},
+            "environment": dict(container["proxy"], KOLLA_CONFIG_STRATEGY="COPY_ALWAYS"),
+            "dimensions": container["dimensions"],
             "labels": {HASH_LABEL: s["config_hash"]},
             "url": url,
             "healthcheck": {

@@ -56,6 +56,9 @@ glance-service-docker_container-running:
     - labels: {{ api.labels | json }}
     - restart_policy: unless-stopped
     - healthcheck: {{ api.healthcheck | json }}
+{%-   for argument, value in api.dimensions.items() %}
+    - {{ argument }}: {{ value | json }}
+{%-   endfor %}
     - require:
       - glance_db: glance-service-glance_db-current
 
