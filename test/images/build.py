@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the Kolla-contract test images (glance-api, haproxy, keystone) and push them.
+"""Build the Kolla-contract test images (glance-api, haproxy, keystone, ceph, swift) and push them.
 
 Nothing can be pulled from quay.io here, so the tests run images made from
 Debian's packages plus this folder's kolla_start / kolla_set_configs /
@@ -176,6 +176,53 @@ IMAGES = {
         "files": {**KOLLA_FILES,
                   "extend_start.keystone": (EXTEND_START, 0o755),
                   "sudoers.keystone": ("etc/sudoers.d/kolla_keystone", 0o440)},
+    },
+    # not a Kolla image (kolla dropped its ceph images): one mon + one memstore OSD in a
+    # container, the real cluster glance's rbd store talks to (test/harness/ceph.py)
+    "ceph": {
+        "package": "ceph-mon",
+        "releases": {
+            "pacific": {"suite": "bookworm", "version": "16.2.", "extra": []},
+        },
+        "packages": ["ceph-mon", "ceph-osd", "ceph-common", "sudo"],
+        # Debian's ceph user (ceph-common creates it with 64045)
+        "user": {"name": "ceph", "uid": 64045, "gid": 64045},
+        "dirs": [
+            {"path": "etc/ceph", "owner": "ceph:ceph", "mode": 0o750},
+            {"path": "var/lib/ceph", "owner": "ceph:ceph", "mode": 0o750, "recurse": True},
+            {"path": "run/ceph", "owner": "ceph:ceph", "mode": 0o750},
+            {"path": "var/log/ceph", "owner": "ceph:ceph", "mode": 0o750},
+            {"path": "var/lib/kolla/config_files", "owner": "root", "mode": 0o755},
+        ],
+        "remove": [],
+        "files": {**KOLLA_FILES,
+                  "extend_start.ceph": (EXTEND_START, 0o755),
+                  "ceph_single_node": ("usr/local/bin/ceph_single_node", 0o755),
+                  "sudoers.ceph": ("etc/sudoers.d/kolla_ceph", 0o440)},
+    },
+    # Swift all-in-one (proxy + account/container/object servers, one replica) with
+    # keystoneauth + authtoken in the proxy (test/harness/swift.py)
+    "swift": {
+        "package": "swift",
+        "releases": {
+            "2022.2": {"suite": "bookworm", "version": "2.30.", "extra": []},
+        },
+        "packages": ["swift", "swift-proxy", "swift-account", "swift-container",
+                     "swift-object", "python3-keystonemiddleware", "python3-memcache",
+                     "curl", "sudo"],
+        "user": {"name": "swift", "uid": 42445, "gid": 42445},
+        "dirs": [
+            {"path": "etc/swift", "owner": "swift:swift", "mode": 0o750, "recurse": True},
+            {"path": "srv/node", "owner": "swift:swift", "mode": 0o755},
+            {"path": "var/cache/swift", "owner": "swift:swift", "mode": 0o755},
+            {"path": "run/swift", "owner": "swift:swift", "mode": 0o755},
+            {"path": "var/lib/kolla/config_files", "owner": "root", "mode": 0o755},
+        ],
+        "remove": [],
+        "files": {**KOLLA_FILES,
+                  "extend_start.swift": (EXTEND_START, 0o755),
+                  "swift_saio": ("usr/local/bin/swift_saio", 0o755),
+                  "sudoers.swift": ("etc/sudoers.d/kolla_swift", 0o440)},
     },
 }
 MANIFEST_TYPES = ", ".join([
