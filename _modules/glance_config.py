@@ -10,6 +10,7 @@ import configparser
 import difflib
 import hashlib
 import io
+import ipaddress
 import json
 import re
 import urllib.parse
@@ -38,6 +39,7 @@ BOOL_KEYS = (
     "glance_clean_remove_data",
     "glance_cache_cleanup_enabled",
     "glance_keystone_register",
+    "glance_validate_config",
 )
 # Keys that default to "derived" (empty string) rather than a fixed bool.
 DERIVED_BOOL_KEYS = ("glance_backend_file", "glance_backend_ceph", "glance_backend_swift")
@@ -187,6 +189,33 @@ def override_paths(custom_dir, minion_id, filename):
     ]
 
 
+def validated_overrides(custom_dir, minion_id, filenames, read_file):
+    """The operator's override files of ``filenames`` that exist, each once, in order."""
+    paths = []
+    for filename in filenames:
+        for path in override_paths(custom_dir, minion_id, filename):
+            if path not in paths and read_file(path) is not None:
+                paths.append(path)
+    return paths
+
+
+def config_validation(s, read_file):
+    """What glance.precheck hands oslo-config-validator (glance_validate.overrides)."""
+    flags = s["flags"]
+    names = ["glance-api.conf"]
+    if flags["enable_glance_image_cache"]:
+        names.append("glance-cache.conf")
+    custom = str(flags["node_custom_config"]).rstrip("/")
+    files = validated_overrides(custom, s["minion_id"], names, read_file) \
+        if s["am_i_api_host"] else []
+    backends = ""
+    if s["files"]:
+        conf = ini_loads(s["files"]["glance-api.conf"]["contents"])
+        backends = conf.get("DEFAULT", {}).get("enabled_backends", "")
+    return {"enabled": bool(flags["glance_validate_config"] and files), "files": files,
+            "enabled_backends": backends}
+
+
 def apply_overrides(base, custom_dir, minion_id, filename, read_file):
     """Merge the operator's override files into ``base``; returns (dict, used paths)."""
     layers, used = [], []
@@ -322,15 +351,148 @@ def api_hosts(flags, minion_id, errors):
     for entry in entries:
         if isinstance(entry, str):
             address = flags["api_interface_address"] if entry == minion_id else ""
-            hosts.append({"id": entry, "address": address})
+            hosts.append({"id": entry, "address": str(address)})
         elif isinstance(entry, dict) and entry.get("id"):
-            hosts.append({"id": str(entry["id"]), "address": str(entry.get("address", ""))})
+            host = {"id": str(entry["id"]), "address": str(entry.get("address", ""))}
+            if entry.get("api_interface"):
+                host["api_interface"] = str(entry["api_interface"])
+            hosts.append(host)
         else:
             errors.append(
                 f"glance:glance_api_hosts has {entry!r} — each entry is a minion id or "
                 "{id: <minion id>, address: <api address>}"
             )
+    for field, why in (("id", "list each API host once"),
+                       ("address", "give each API host its own address (two APIs "
+                                   "cannot bind one address and port)")):
+        values = [host[field] for host in hosts if host[field]]
+        for value in sorted({v for v in values if values.count(v) > 1}):
+            errors.append(f"glance:glance_api_hosts lists the {field} {value!r} twice — "
+                          f"{why}")
     return hosts
+
+
+# ---------------------------------------------------------------- addresses and interfaces
+
+# RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens
+HOSTNAME_RE = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
+# keys that hold this deployment's IP addresses (kolla binds or serves on them)
+IP_KEYS = ("api_interface_address", "kolla_internal_vip_address",
+           "kolla_external_vip_address")
+# keys where kolla allows a host name as well (database_address defaults to kolla's FQDN)
+HOST_KEYS = ("database_address", "vmware_vcenter_host_ip")
+ADDRESS_FAMILIES = {"ipv4": "ip4_interfaces", "ipv6": "ip6_interfaces"}
+
+
+def is_ip(text):
+    try:
+        ipaddress.ip_address(str(text).strip())
+    except ValueError:
+        return False
+    return True
+
+
+def url_host(address):
+    """An address as it goes into a URL or host:port (IPv6 in brackets)."""
+    address = str(address)
+    return f"[{address}]" if ":" in address and is_ip(address) else address
+
+
+def address_error(key, value, hostname_ok=False):
+    """Why ``value`` cannot be the address in glance:``key`` (None: fine)."""
+    text = str(value).strip()
+    if is_ip(text):
+        return None
+    looks_numeric = re.fullmatch(r"[\d.]+", text) is not None
+    if hostname_ok and not looks_numeric and HOSTNAME_RE.fullmatch(text):
+        return None
+    kind = "an IP address or host name" if hostname_ok else "an IP address"
+    hint = ""
+    if "://" in text or "/" in text:
+        hint = " without a scheme or path"
+    elif ":" in text:
+        hint = " without a port (the port has its own key)"
+    return (f"glance:{key} is {value!r}, which is not {kind} — set it to {kind}{hint}, "
+            f"e.g. {key}: 10.0.0.11")
+
+
+def check_addresses(flags, hosts, errors):
+    for key in IP_KEYS + HOST_KEYS:
+        if str(flags[key]).strip():
+            error = address_error(key, flags[key], hostname_ok=key in HOST_KEYS)
+            if error:
+                errors.append(error)
+    for host in hosts:
+        if host["address"] and not is_ip(host["address"]):
+            errors.append(
+                f"glance:glance_api_hosts entry {host['id']!r} has address "
+                f"{host['address']!r}, which is not an IP address — write the address "
+                f"its API binds, e.g. {{id: {host['id']}, address: 10.0.0.11}}"
+            )
+
+
+def address_family(flags, errors):
+    """kolla's api_address_family (falls back to network_address_family)."""
+    family = str(flags["api_address_family"] or flags["network_address_family"])
+    if family not in ADDRESS_FAMILIES:
+        key = "api_address_family" if flags["api_address_family"] else \
+            "network_address_family"
+        errors.append(f"glance:{key} is {family!r} — use ipv4 or ipv6")
+        return "ipv4"
+    return family
+
+
+def interface_address(grains, interface, family, minion_id, key):
+    """
+    (address, error) for ``interface`` from the minion's grains, as kolla derives
+    api_interface_address from api_interface: its first address of ``family``
+    (IPv6 link-local addresses skipped; they cannot be bound without a scope).
+    """
+    grain = ADDRESS_FAMILIES[family]
+    table = (grains or {}).get(grain) or {}
+    if interface not in table:
+        known = ", ".join(sorted(table)) or "none"
+        return None, (
+            f"glance:{key} is {interface!r}, but minion {minion_id} has no interface "
+            f"{interface!r} (its {grain}: {known}) — set {key} to one of its "
+            "interfaces (per minion in its pillar), or set api_interface_address"
+        )
+    usable = [a for a in table[interface] or ()
+              if is_ip(a) and not ipaddress.ip_address(a).is_link_local]
+    if not usable:
+        return None, (
+            f"glance:{key} is {interface!r}, but interface {interface!r} on minion "
+            f"{minion_id} has no {family} address — give it one, pick another "
+            "interface, or set api_interface_address"
+        )
+    return usable[0], None
+
+
+def own_address(flags, entry, grains, minion_id, errors):
+    """
+    This minion's API address: its glance_api_hosts address, else
+    api_interface_address, else its api_interface / network_interface (the entry's
+    own ``api_interface`` first) looked up in the grains.
+    """
+    if entry and entry["address"]:
+        return entry["address"]
+    if str(flags["api_interface_address"]).strip():
+        return str(flags["api_interface_address"]).strip()
+    interface, key = (entry or {}).get("api_interface"), "glance_api_hosts api_interface"
+    if not interface:
+        interface, key = flags["api_interface"], "api_interface"
+    if not interface:
+        interface, key = flags["network_interface"], "network_interface"
+    if not interface:
+        return ""
+    family = address_family(flags, errors)
+    address, error = interface_address(grains, str(interface), family, minion_id, key)
+    if error:
+        errors.append(error)
+    return address or ""
 
 
 def s3_settings(flags):
@@ -466,7 +628,37 @@ def numbers(flags, grains, errors):
         except PillarError as exc:
             errors.append(str(exc))
             out[key] = fallback
+    for key, example in PORT_KEYS.items():
+        if out[key] > 65535:
+            errors.append(
+                f"glance:{key} is {out[key]}, which is not a TCP port — use a port from "
+                f"1 to 65535, e.g. {key}: {example}"
+            )
+    check_cache_schedule(out, errors)
     return out
+
+
+# every *_port key, with the example its error message gives
+PORT_KEYS = {"glance_api_port": 9292, "glance_api_listen_port": 9292, "database_port": 3306}
+
+
+def check_cache_schedule(nums, errors):
+    """
+    The cache cleanup's schedule, in the precheck (glance_cache.check_schedule
+    refuses the same values when the cron entries are written).
+    """
+    interval, hour = nums["glance_cache_prune_interval"], nums["glance_cache_clean_hour"]
+    if interval > 60 or 60 % interval:
+        divisors = ", ".join(str(n) for n in range(1, 61) if 60 % n == 0)
+        errors.append(
+            f"glance:glance_cache_prune_interval is {interval}, which does not divide "
+            f"60, so the prunes would drift against the hour — use one of {divisors}"
+        )
+    if hour > 23:
+        errors.append(
+            f"glance:glance_cache_clean_hour is {hour}, which is not an hour of the day — "
+            "use 0 to 23 (e.g. glance_cache_clean_hour: 3)"
+        )
 
 
 def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs):
@@ -501,13 +693,28 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs)
         )
         warnings.append(notes[-1])
     me = next((host for host in running if host["id"] == minion_id), None)
-    api_address = (me or {}).get("address") or str(flags["api_interface_address"])
-    if me and not api_address:
+    api_address, known_errors = "", len(errors)
+    if me:
+        api_address = own_address(flags, me, grains, minion_id, errors)
+        me["address"] = me["address"] or api_address
+    else:
+        api_address = str(flags["api_interface_address"]).strip()
+    if me and not api_address and len(errors) == known_errors:
         errors.append(
-            f"glance:api_interface_address is empty for {minion_id} — set it, or give "
-            f"glance_api_hosts an entry {{id: {minion_id}, address: <ip>}}"
+            f"glance:api_interface_address is empty for {minion_id} — set it, or "
+            "api_interface / network_interface (its address comes from the grains), "
+            f"or give glance_api_hosts an entry {{id: {minion_id}, address: <ip>}}"
         )
+    check_addresses(flags, hosts, errors)
+    check_images(flags, errors)
     check_features(flags, stores, pinned, errors, warnings)
+    if flags["glance_enable_rolling_upgrade"] and not pinned and len(running) < 2:
+        errors.append(
+            "glance:glance_enable_rolling_upgrade is on but "
+            f"{running[0]['id'] if running else minion_id} is the only API host, so "
+            "draining it stops the service — add API hosts to glance_api_hosts or set "
+            'glance_enable_rolling_upgrade: "no" for an offline (legacy) upgrade'
+        )
 
     out = {
         "minion_id": minion_id,
@@ -541,6 +748,7 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs)
     files = service_files(out, read_file, errors, warnings)
     out["files"] = {} if errors else files
     out["config_hash"] = config_hash(out["files"])
+    out["config_validation"] = config_validation(out, read_file)
     out["services"] = services(out)
     out["loadbalancer"] = loadbalancer(out, errors)
     out["lb_files"] = {} if errors else lb_files(out)
@@ -572,6 +780,58 @@ def api_server(requested, release, major, errors):
     return requested
 
 
+# docker's image reference grammar (github.com/distribution/reference)
+REGISTRY_RE = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*"
+    r"[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+)
+PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# docker volume names ([a-zA-Z0-9][a-zA-Z0-9_.-]+); anything else must be a host path
+VOLUME_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]+")
+VOLUME_KEYS = ("glance_file_datadir_volume", "glance_staging_volume")
+
+
+def check_images(flags, errors):
+    """Registry, namespace and tag as docker's reference grammar takes them."""
+    registry = str(flags["docker_registry"] or "")
+    if "://" in registry:
+        bare = registry.split("://", 1)[1].rstrip("/")
+        errors.append(
+            f"glance:docker_registry is {registry!r} — docker takes a registry as "
+            f"host[:port] without a scheme: set docker_registry: {bare} (a plain-http "
+            "registry goes in the docker daemon's insecure-registries)"
+        )
+    elif registry and not REGISTRY_RE.fullmatch(registry):
+        errors.append(
+            f"glance:docker_registry is {registry!r}, which docker cannot parse as a "
+            "registry — use host[:port], e.g. docker_registry: quay.io or 10.0.0.5:4000"
+        )
+    namespace = str(flags["docker_namespace"] or "")
+    if namespace and not all(PATH_COMPONENT_RE.fullmatch(part)
+                             for part in namespace.split("/")):
+        errors.append(
+            f"glance:docker_namespace is {namespace!r}, which docker refuses in an image "
+            "name — use lowercase letters, digits and single . _ - between them "
+            "(slashes between parts), e.g. docker_namespace: openstack.kolla"
+        )
+    tag = str(flags["openstack_tag"] or "")
+    if tag and not TAG_RE.fullmatch(tag):
+        errors.append(
+            f"glance:openstack_tag is {tag!r}, which docker refuses as a tag — use up to "
+            "128 letters, digits, _ . - (not starting with . or -), e.g. "
+            "openstack_tag: 2025.1-debian-bookworm"
+        )
+    for key in VOLUME_KEYS:
+        value = str(flags[key] or "")
+        if value and not value.startswith("/") and not VOLUME_NAME_RE.fullmatch(value):
+            errors.append(
+                f"glance:{key} is {value!r}, which is neither a docker volume name nor "
+                "an absolute path — use a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+, e.g. "
+                f"glance) or an absolute host path (e.g. /srv/nfs/glance)"
+            )
+
+
 def image_name(flags, release):
     tag = flags["openstack_tag"] or release
     registry = flags["docker_registry"]
@@ -597,7 +857,7 @@ def database(flags, nums):
 def api_conf(s):
     """glance-api.conf as a dict, before operator overrides."""
     flags, stores, nums = s["flags"], s["stores"], s["numbers"]
-    self_url = f"http://{s['api_address']}:{s['listen_port']}"
+    self_url = f"http://{url_host(s['api_address'])}:{s['listen_port']}"
     db = s["database"]
     conf = {
         "DEFAULT": {
@@ -612,7 +872,7 @@ def api_conf(s):
         "database": {
             "connection": (
                 f"mysql+pymysql://{db['user']}:{urllib.parse.quote(db['password'], safe='')}"
-                f"@{db['host']}:{db['port']}/{db['name']}"
+                f"@{url_host(db['host'])}:{db['port']}/{db['name']}"
             ),
             "max_retries": -1,
         },
@@ -720,7 +980,8 @@ def cache_conf(s):
             "image_cache_dir": IMAGE_CACHE_DIR,
             "image_cache_max_size": s["numbers"]["glance_cache_max_size"],
             "image_cache_stall_time": 86400,
-            "worker_self_reference_url": f"http://{s['api_address']}:{s['listen_port']}",
+            "worker_self_reference_url": (
+                f"http://{url_host(s['api_address'])}:{s['listen_port']}"),
         },
         "database": {"connection": api_conf(s)["database"]["connection"]},
     }
@@ -756,7 +1017,7 @@ def uwsgi_ini(s):
             "hook-master-start": "unix_signal:15 gracefully_kill_them_all",
             # kolla writes `http =` (the router of a pip-built uwsgi); distro uwsgi has
             # no http router plugin, while http-socket is in every build, one hop less
-            "http-socket": f"{s['api_address']}:{s['listen_port']}",
+            "http-socket": f"{url_host(s['api_address'])}:{s['listen_port']}",
             "http-auto-chunked": True,
             "http-chunked-input": True,
             "http-raw-body": True,
@@ -1226,7 +1487,7 @@ def haproxy_config(frontend_address, port, backends, admin_socket, timeouts=None
         "",
         f"backend {name}_back",
         "    option httpchk GET /healthcheck",
-        *(f"    server {b['id']} {b['address']}:{int(b['port'])} check {check}"
+        *(f"    server {b['id']} {url_host(b['address'])}:{int(b['port'])} check {check}"
           for b in backends),
     ]
     return "\n".join(lines) + "\n"
