@@ -226,6 +226,10 @@ def parse_yaml_group(inventory, name, body, source):
     if unknown:
         raise KollaImportError(f"{source}: group {name!r} has {', '.join(sorted(unknown))} "
                                "— a group holds only hosts, children and vars")
+    for part in ("hosts", "children", "vars"):
+        if not isinstance(body.get(part) or {}, dict):
+            raise KollaImportError(f"{source}: group {name!r} has {part} as a "
+                                   f"{type(body[part]).__name__}, expected a mapping")
     for host, variables in (body.get("hosts") or {}).items():
         if variables is not None and not isinstance(variables, dict):
             raise KollaImportError(f"{source}: host {host!r} in group {name!r} has "
@@ -258,6 +262,8 @@ def parse_inventory(text, source):
 
 def group_hosts(inventory, name, seen=None):
     """Hosts of a group in inventory order: its own, then each child's (kolla's :children)."""
+    if name == "all":
+        return list(inventory["hostvars"])  # Ansible's implicit group of every host
     seen = seen if seen is not None else set()
     if name in seen or name not in inventory["groups"]:
         return []
