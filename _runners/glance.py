@@ -452,15 +452,16 @@ def convert(globals_, passwords, inventory, known, sources):
     targets = list(dict.fromkeys(api_hosts + lb_hosts))
     for host in targets:
         hv = host_vars(inventory, host)
-        own = {k: v for k, v in sorted(hv.items()) if k in known}
+        # kolla passes globals.yml as extra vars (-e @globals.yml): they beat host vars
+        own = {k: v for k, v in sorted(hv.items()) if k in known and k not in globals_}
         if own:
             per_host[host] = own
             carried["inventory"][host] = sorted(own)
         for key in sorted(set(hv) - set(own)):
             left_out["inventory"][f"{host}:{key}"] = (
                 CONNECTION_VAR if key.startswith("ansible_") else
-                "used for the host's address in glance_api_hosts"
-                if key == "api_interface_address" else OTHER_SERVICE)
+                "globals.yml sets it, and kolla's globals (extra vars) win over inventory "
+                "vars" if key in known else OTHER_SERVICE)
 
     for name, keys in used_for.items():
         if name in left_out["globals.yml"]:
@@ -548,9 +549,9 @@ def left_out_block(title, reasons):
     return "\n".join(lines) + "\n"
 
 
-def dump(data):
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True,
-                          width=1000)
+def dump(data, sort_keys=True):
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=sort_keys,
+                          allow_unicode=True, width=1000)
 
 
 def render_files(plan, sources):
@@ -580,7 +581,7 @@ def render_files(plan, sources):
                                                 f"{PILLAR_DIR}.secrets"]}}
     for host in sorted(plan["hosts"]):
         top["base"][host] = [f"{PILLAR_DIR}.{host_sls(host)}"]
-    files["top.sls"] = (head + dump(top), 0o644)
+    files["top.sls"] = (head + dump(top, sort_keys=False), 0o644)
     names = [host_sls(h) for h in plan["hosts"]]
     if len(set(names)) != len(names):
         raise KollaImportError("two inventory host names map to the same pillar file "

@@ -462,3 +462,24 @@ def test_formula_defaults_are_found_in_the_file_roots(tmp_path):
     assert known == DEFAULTS
     with pytest.raises(runner.KollaImportError, match="defaults=<path to defaults.yaml>"):
         runner.formula_defaults({"file_roots": {"base": [str(tmp_path)]}})
+
+
+def test_globals_win_over_inventory_vars_as_kollas_extra_vars_do():
+    inventory = ini("[control]\nctl1 glance_api_workers=9 node_config_directory=/srv/k\n")
+    plan = convert({"glance_api_workers": 3}, inventory=inventory)
+    assert plan["shared"]["glance_api_workers"] == 3
+    assert plan["hosts"] == {"ctl1": {"node_config_directory": "/srv/k"}}
+    assert "globals.yml sets it" in plan["left_out"]["inventory"]["ctl1:glance_api_workers"]
+
+
+def test_the_top_lists_the_shared_pillar_before_the_per_host_files(tmp_path):
+    inventory = tmp_path / "multinode"
+    inventory.write_text((FIXTURES / "multinode").read_text().replace(
+        "control02 ansible_host=10.10.10.12",
+        "control02 ansible_host=10.10.10.12 glance_api_workers=7"))
+    runner.run_import(str(FIXTURES / "globals.yml"), str(FIXTURES / "passwords.yml"),
+                      str(inventory), str(tmp_path / "out"), KNOWN)
+    top = (tmp_path / "out/top.sls").read_text()
+    assert top.index("control01,control02,control03,network01:") < top.index("  control02:")
+    host = yaml.safe_load((tmp_path / "out/glance_kolla/host_control02.sls").read_text())
+    assert host == {"glance": {"glance_api_workers": "7"}}

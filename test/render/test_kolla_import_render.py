@@ -175,3 +175,18 @@ def test_bad_input_fails_the_run_naming_the_file(tmp_path):
     assert summary["error"].startswith(f"{broken}: line ")
     assert "is not valid YAML" in summary["error"]
     assert not (tmp_path / "pillar").exists()
+
+
+def test_a_hosts_own_inventory_var_reaches_that_minion_only(tmp_path):
+    inventory = tmp_path / "multinode"
+    inventory.write_text((FIXTURES / "multinode").read_text().replace(
+        "control02 ansible_host=10.10.10.12",
+        "control02 ansible_host=10.10.10.12 glance_api_workers=7"))
+    proc, summary = Master(tmp_path / "master").import_kolla(tmp_path / "pillar",
+                                                             inventory=inventory)
+    assert proc.returncode == 0, proc.stdout
+    assert summary["carried"]["inventory"] == {"control02": ["glance_api_workers"]}
+    workers = {minion: salt_call(tmp_path, minion, tmp_path / "pillar",
+                                 "glance_config.show")["numbers"]["glance_api_workers"]
+               for minion in ("control01", "control02")}
+    assert workers == {"control01": 4, "control02": 7}
