@@ -612,6 +612,7 @@ def numbers(flags, grains, errors):
         "default_container_healthcheck_timeout": 1,
         "default_container_healthcheck_retries": 1,
         "default_container_healthcheck_start_period": 0,
+        "glance_file_store_chunk_size": 4096,
     }
     for key, minimum in specs.items():
         try:
@@ -894,8 +895,10 @@ def api_conf(s):
     else:
         conf["oslo_policy"] = {"policy_file": "policy.yaml"}
     conf.update(store_sections(s))
-    conf["os_glance_tasks_store"] = {"filesystem_store_datadir": "/var/lib/glance/tasks_work_dir"}
-    conf["os_glance_staging_store"] = {"filesystem_store_datadir": STAGING_DIR}
+    chunk = {"filesystem_store_chunk_size": s["numbers"]["glance_file_store_chunk_size"]}
+    conf["os_glance_tasks_store"] = {
+        "filesystem_store_datadir": "/var/lib/glance/tasks_work_dir", **chunk}
+    conf["os_glance_staging_store"] = {"filesystem_store_datadir": STAGING_DIR, **chunk}
     conf["oslo_concurrency"] = {"lock_path": "/var/lib/glance/tmp"}
     conf["oslo_middleware"] = {"enable_proxy_headers_parsing": True}
     return conf
@@ -932,7 +935,10 @@ def store_sections(s):
     flags, stores, s3 = s["flags"], s["stores"], s["s3"]
     sections = {}
     if "file" in stores:
-        sections["file"] = {"filesystem_store_datadir": "/var/lib/glance/images/"}
+        sections["file"] = {
+            "filesystem_store_datadir": "/var/lib/glance/images/",
+            "filesystem_store_chunk_size": s["numbers"]["glance_file_store_chunk_size"],
+        }
     if "rbd" in stores:
         sections["rbd"] = {
             "rbd_store_user": flags["ceph_glance_user"],

@@ -8,6 +8,8 @@ bounded in time: glance's ``max_retries = -1`` would otherwise wait forever for
 an unreachable database.
 """
 
+import json
+import os
 import time
 
 __virtualname__ = "glance_db"
@@ -87,6 +89,97 @@ def check(image, binds, timeout=300):
             "logs": log_tail(run["logs"])}
 
 
+# ---------------------------------------------------------------- db check without a container
+
+SCHEMA_CACHE = "glance_db_schema.json"
+SCHEMA_CACHE_ENTRIES = 32
+
+
+def schema_key(image_id, database):
+    """Which image looked at which database: the cache key of a ``db check`` answer."""
+    return f"{image_id}@{database['host']}:{database['port']}/{database['name']}"
+
+
+def cached_status(cache, key, revision):
+    """
+    Pure: "current" when ``db check`` of this image against this database already
+    said current at this alembic ``revision``; else None (run the check). Any
+    schema step (db_sync, expand, contract) moves the revision, so a stale answer
+    cannot be reused.
+    """
+    if revision and cache.get(key) == revision:
+        return "current"
+    return None
+
+
+def remember(cache, key, revision, limit=SCHEMA_CACHE_ENTRIES):
+    """Pure: the cache with ``key`` -> ``revision`` as its newest entry, at most ``limit``."""
+    out = {k: v for k, v in cache.items() if k != key}
+    out[key] = revision
+    return dict(list(out.items())[-limit:])
+
+
+def _cache_path():
+    return os.path.join(__opts__["cachedir"], SCHEMA_CACHE)  # noqa: F821
+
+
+def _load_cache():
+    try:
+        with open(_cache_path(), encoding="utf-8") as handle:
+            cache = json.load(handle)
+        return cache if isinstance(cache, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_cache(cache):
+    path = _cache_path()
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(cache, handle)
+    os.replace(tmp, path)
+
+
+def revision(database):
+    """
+    The alembic revision of the glance database (None without a schema).
+    Through PyMySQL for the reason _trust_function_creators gives.
+    """
+    if not populated(database):
+        return None
+    connection = _admin_connection(database, database["name"])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version_num FROM alembic_version ORDER BY version_num")
+            rows = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    return ",".join(rows) or None
+
+
+def check_cached(image, binds, database, timeout=300):
+    """
+    :func:`check`, but without a container when this image already found this
+    database current at the revision it has now (a no-op re-apply). The answer
+    has ``cached: True`` then.
+    """
+    docker = __salt__  # noqa: F821
+    try:
+        key = schema_key(docker["docker.resolve_image_id"](image), database)
+        before = revision(database)
+    except Exception:  # pylint: disable=broad-except — the real check reports it
+        key, before = None, None
+    if key and cached_status(_load_cache(), key, before):
+        return {"status": "current", "exit_code": 0, "timed_out": False, "logs": "",
+                "cached": True}
+    result = check(image, binds, timeout)
+    if key and result["status"] == "current":
+        after = revision(database)
+        if after:
+            _save_cache(remember(_load_cache(), key, after))
+    return result
+
+
 def bootstrap(image, binds, timeout=900):
     """db_sync + db_load_metadefs through the image's KOLLA_BOOTSTRAP path."""
     return oneshot("glance_bootstrap", image, binds,
@@ -119,6 +212,14 @@ def populated(database):
     return bool(tables) and "alembic_version" in tables
 
 
+def _admin_connection(database, name=None):
+    import pymysql  # pylint: disable=import-outside-toplevel
+
+    return pymysql.connect(host=database["host"], port=int(database["port"]),
+                           user=database["admin_user"], password=database["admin_password"],
+                           database=name, autocommit=True, connect_timeout=10)
+
+
 def _trust_function_creators(database, value):
     """Set log_bin_trust_function_creators; returns the previous value (glance's triggers
     need it on MySQL/MariaDB with binary logging during expand/contract).
@@ -127,12 +228,7 @@ def _trust_function_creators(database, value):
     every converter, and PyMySQL calls encoders as ``str(value, mapping)``), so this
     one statement goes through PyMySQL itself; everything else uses saltext.mysql.
     """
-    import pymysql  # pylint: disable=import-outside-toplevel
-
-    connection = pymysql.connect(host=database["host"], port=int(database["port"]),
-                                 user=database["admin_user"],
-                                 password=database["admin_password"], autocommit=True,
-                                 connect_timeout=10)
+    connection = _admin_connection(database)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT @@GLOBAL.log_bin_trust_function_creators")

@@ -98,9 +98,11 @@ def current(name, image, binds, config_dir, db_node, database, bootstrap=False, 
             "bootstrap it when behind" if bootstrap else f"wait for {db_node} to bootstrap it"
         )
         return ret
-    before = salt["glance_db.check"](image, binds)
+    before = salt["glance_db.check_cached"](image, binds, database)
     if before["status"] in OK:
-        ret["comment"] = COMMENTS[before["status"]]
+        ret["comment"] = COMMENTS[before["status"]] + (
+            " (this image found it current at the same revision before: no check container)"
+            if before.get("cached") else "")
         return ret
     if bootstrap and before["status"] == "error":
         return _failed_check(ret, before, db_node)

@@ -62,12 +62,11 @@ glance-service-docker_container-running:
     - require:
       - glance_db: glance-service-glance_db-current
 
-glance-service-http-wait_for_successful_query:
-  http.wait_for_successful_query:
+glance-service-glance_api-healthy:
+  glance_api.healthy:
     - name: {{ api.url }}/healthcheck
-    - status: 200
-    - wait_for: {{ glance.numbers.glance_api_healthy_timeout }}
-    - request_interval: 1
+    - timeout: {{ glance.numbers.glance_api_healthy_timeout }}
+    - container: {{ api.container_name }}
     - require:
       - docker_container: glance-service-docker_container-running
 {%- else %}

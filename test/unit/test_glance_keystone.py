@@ -352,6 +352,20 @@ class FakeKeystone:
     def urls(self):
         return {e.interface: e.url for e in self.endpoint_rows.values()}
 
+    def login(self, want):
+        """What a project-scoped login of want's user shows: roles, catalog (enabled only)."""
+        user = self.user_rows.get(want["user"])
+        if user is None or not user.is_enabled or self.passwords.get(user.name) != want["password"]:
+            return None
+        project = self.projects.get(want["project"])
+        roles = [name for name, role in self.roles.items()
+                 if project and (project.id, user.id, role.id) in self.grants]
+        catalog = [{"type": s.type, "name": s.name, "endpoints": [
+            {"interface": e.interface, "url": e.url, "region_id": e.region_id}
+            for e in self.endpoint_rows.values() if e.service_id == s.id and e.is_enabled]}
+            for s in self.service_rows.values() if s.is_enabled]
+        return roles, catalog
+
 
 @pytest.fixture
 def keystone(monkeypatch):
@@ -359,6 +373,14 @@ def keystone(monkeypatch):
     fake = FakeKeystone()
     conn = types.SimpleNamespace(identity=fake.proxy, close=lambda: None)
     monkeypatch.setattr(ks, "_connect", mock.create_autospec(ks._connect, return_value=conn))
+    fake.logins = 0
+
+    def registered_already(want, timeout):
+        fake.logins += 1
+        shown = fake.login(want)
+        return shown is not None and ks.token_matches(*shown, want)
+    monkeypatch.setattr(ks, "_registered_already", mock.create_autospec(
+        ks._registered_already, side_effect=registered_already))
     monkeypatch.setattr(ks, "_password_works", mock.create_autospec(
         ks._password_works,
         side_effect=lambda url, user, password, *_: fake.passwords.get(user) == password))
@@ -402,9 +424,41 @@ def test_second_apply_reports_no_changes(keystone):
     assert ret == {"name": "glance", "result": True, "changes": {}, "comment": (
         "glance (image) is registered in Keystone region RegionOne: endpoints, user "
         "'glance' and role 'admin' as wanted")}
-    created = [c for c in keystone.proxy.mock_calls[calls:]
-               if c[0].startswith(("create", "update", "delete", "assign"))]
-    assert created == []
+    # the re-apply is one login of the service user, no admin lookup at all
+    assert keystone.proxy.mock_calls[calls:] == [] and keystone.logins == 2
+
+
+def test_a_re_apply_after_an_endpoint_was_changed_by_hand_looks_properly(keystone):
+    register()
+    (internal,) = [e for e in keystone.endpoint_rows.values() if e.interface == "internal"]
+    internal.url = "http://10.9.9.9:9292"
+    ret = register()
+    assert ret["changes"] == {"endpoint internal": {"old": "http://10.9.9.9:9292",
+                                                    "new": "http://10.0.0.10:9292"}}
+
+
+TOKEN_CATALOG = [{"type": "image", "name": "glance", "endpoints": [
+    {"interface": "internal", "url": WANT["endpoints"]["internal"], "region_id": "RegionOne"},
+    {"interface": "public", "url": WANT["endpoints"]["public"], "region_id": "RegionOne"},
+    {"interface": "internal", "url": "http://10.1.1.1:9292", "region_id": "RegionTwo"},
+]}, {"type": "identity", "name": "keystone", "endpoints": []}]
+
+
+def test_a_token_with_the_role_and_both_endpoints_matches():
+    assert ks.token_matches(["admin", "member"], TOKEN_CATALOG, WANT) is True
+
+
+@pytest.mark.parametrize("roles, catalog", [
+    (["member"], TOKEN_CATALOG),                                   # role not granted
+    (["admin"], TOKEN_CATALOG[1:]),                                # service missing
+    (["admin"], TOKEN_CATALOG[:1] * 2),                            # two glance services
+    (["admin"], [dict(TOKEN_CATALOG[0], endpoints=TOKEN_CATALOG[0]["endpoints"][1:])]),
+    (["admin"], [dict(TOKEN_CATALOG[0], endpoints=TOKEN_CATALOG[0]["endpoints"] * 2)]),
+    (["admin"], [dict(TOKEN_CATALOG[0], endpoints=[
+        dict(e, url="http://10.0.0.99:9292") for e in TOKEN_CATALOG[0]["endpoints"]])]),
+])
+def test_a_token_that_misses_any_part_does_not_match(roles, catalog):
+    assert ks.token_matches(roles, catalog, WANT) is False
 
 
 def test_test_mode_reports_what_would_change_and_changes_nothing(keystone):

@@ -1,0 +1,75 @@
+"""
+State: glance_api answers its health check.
+
+Salt's ``http.wait_for_successful_query`` waits its whole timeout in test mode
+and then reports a change that is not real; a dry run here probes once and
+says what it sees. Waiting is never a change.
+"""
+
+import time
+import urllib.error
+import urllib.request
+
+__virtualname__ = "glance_api"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def probe(url, timeout=3.0):
+    """HTTP status of a GET of ``url``, or the reason there is none (a string)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        return str(getattr(exc, "reason", exc))
+
+
+def verdict(seen):
+    """Pure: how to say what the last probe saw."""
+    return f"HTTP {seen}" if isinstance(seen, int) else f"no answer ({seen})"
+
+
+def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep):
+    """Pure loop: probe until 200 or ``timeout`` seconds; returns (ok, last seen, seconds)."""
+    start = clock()
+    while True:
+        seen = probe_fn()
+        elapsed = clock() - start
+        if seen == 200:
+            return True, seen, elapsed
+        if elapsed >= timeout:
+            return False, seen, elapsed
+        sleep(min(interval, max(timeout - elapsed, 0)))
+
+
+def healthy(name, timeout=300, interval=1, container="glance_api"):
+    """
+    ``name`` (the /healthcheck URL) answers 200 within ``timeout`` seconds.
+
+    With ``test=True`` one probe: 200 is reported as healthy (result True), anything
+    else as "would wait" (result None) — never the full timeout.
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if __opts__["test"]:  # noqa: F821
+        seen = probe(name)
+        if seen == 200:
+            ret["comment"] = f"{container} answers 200 at {name}"
+        else:
+            ret["result"] = None
+            ret["comment"] = (f"{container} gives {verdict(seen)} at {name} now: a real run "
+                              f"waits up to {timeout} s for 200")
+        return ret
+    ok, seen, elapsed = wait(lambda: probe(name), timeout, interval)
+    if ok:
+        ret["comment"] = f"{container} answers 200 at {name} (after {elapsed:.1f} s)"
+        return ret
+    ret["result"] = False
+    ret["comment"] = (
+        f"{container} did not answer 200 at {name} within {timeout} s (last: "
+        f"{verdict(seen)}) — see `docker logs {container}` and "
+        "/var/log/kolla/glance/ on this host; glance_api_healthy_timeout sets the wait")
+    return ret
