@@ -45,6 +45,31 @@ def passed(name, errors=(), warnings=()):
     return report(name, list(errors or ()), list(warnings or ()))
 
 
+def config_valid(name, image, files, enabled_backends=""):
+    """
+    The operator's override ``files`` hold only options Glance knows
+    (oslo-config-validator in a one-shot container of ``image``; test mode runs it
+    too, since it changes nothing).
+
+    .. code-block:: yaml
+
+        glance-precheck-glance_precheck-config_valid:
+          glance_precheck.config_valid:
+            - image: quay.io/openstack.kolla/glance-api:2025.1
+            - files: [/etc/kolla/config/glance.conf]
+    """
+    result = __salt__["glance_validate.overrides"](  # noqa: F821
+        image, list(files), enabled_backends)
+    ret = report(name, result["errors"], result["warnings"])
+    if not result["errors"]:
+        again = " (same image and files as a validation that passed)" \
+            if result.get("cached") else ""
+        lines = [f"override files valid for {image}{again}: {', '.join(result['files'])}"]
+        lines.extend(f"  WARNING: {warning}" for warning in result["warnings"])
+        ret["comment"] = "\n".join(lines)
+    return ret
+
+
 def s3_reachable(name, url, access_key, secret_key, bucket, url_format="auto"):
     """
     Ask the S3 server whether it accepts the keys (a read-only listing).

@@ -12,6 +12,17 @@ glance-precheck-glance_precheck-passed:
     - errors: {{ (glance.errors + keystone.errors) | json }}
     - warnings: {{ glance.warnings | json }}
     - failhard: true
+{%- if not glance.errors and glance.config_validation.enabled %}
+
+glance-precheck-glance_precheck-config_valid:
+  glance_precheck.config_valid:
+    - image: {{ glance.image | json }}
+    - files: {{ glance.config_validation.files | json }}
+    - enabled_backends: {{ glance.config_validation.enabled_backends | json }}
+    - failhard: true
+    - require:
+      - glance_precheck: glance-precheck-glance_precheck-passed
+{%- endif %}
 {%- if not glance.errors and glance.am_i_api_host and 's3' in glance.stores %}
 
 glance-precheck-glance_precheck-s3_reachable:

@@ -62,7 +62,7 @@ class Run:
 class Minion:
     """One masterless minion with its own dirs; ``apply`` runs state.apply."""
 
-    def __init__(self, root, minion_id="node1"):
+    def __init__(self, root, minion_id="node1", grains=None, extra_config=""):
         self.root = root
         self.service_root = root / "kolla"
         self.custom = root / "custom"
@@ -79,8 +79,8 @@ class Minion:
             pki_dir: {root}/pki
             sock_dir: {root}/sock
             log_file: {root}/minion.log
-            grains: {{num_cpus: 4}}
-            """))
+            grains: {json.dumps(dict({"num_cpus": 4}, **(grains or {})))}
+            """) + extra_config)
         self.conf = conf
 
     @property
@@ -101,6 +101,9 @@ class Minion:
             "enable_keystone": "no",
             "glance_database_password": "db-secret-pw",
             "openstack_release": "2022.2",
+            # no docker daemon in this tier: test/render/test_config_validate.py
+            # turns the override check on where it tests it
+            "glance_validate_config": "no",
         }
         pillar.update(glance)
         return pillar
@@ -123,7 +126,7 @@ def minion(tmp_path):
 
 @pytest.fixture
 def minion_factory(tmp_path):
-    def make(minion_id):
-        return Minion(tmp_path / minion_id, minion_id)
+    def make(minion_id, grains=None, extra_config=""):
+        return Minion(tmp_path / minion_id, minion_id, grains, extra_config)
 
     return make

@@ -82,6 +82,75 @@ CASES = {
         "glance:openstack_release is 'zed'",
     ),
 }
+# values that passed the prechecks before and failed later, half-applied (issue 10);
+# each is also checked in test mode
+VALUE_CASES = {
+    "api_port_out_of_range": (
+        {"glance_api_port": 65536},
+        "glance:glance_api_port is 65536, which is not a TCP port — use a port from 1 "
+        "to 65535",
+    ),
+    "database_port_out_of_range": (
+        {"database_port": 70000},
+        "glance:database_port is 70000, which is not a TCP port",
+    ),
+    "datadir_neither_volume_nor_path": (
+        {"glance_file_datadir_volume": "nfs:/srv/glance"},
+        "glance:glance_file_datadir_volume is 'nfs:/srv/glance', which is neither a "
+        "docker volume name nor an absolute path",
+    ),
+    "tag_docker_refuses": (
+        {"openstack_tag": "2025.1 latest"},
+        "glance:openstack_tag is '2025.1 latest', which docker refuses as a tag",
+    ),
+    "namespace_docker_refuses": (
+        {"docker_namespace": "Kolla"},
+        "glance:docker_namespace is 'Kolla', which docker refuses in an image name",
+    ),
+    "registry_with_scheme": (
+        {"docker_registry": "http://10.0.0.5:4000"},
+        "glance:docker_registry is 'http://10.0.0.5:4000' — docker takes a registry as "
+        "host[:port] without a scheme: set docker_registry: 10.0.0.5:4000",
+    ),
+    "same_host_twice": (
+        {"glance_api_hosts": [{"id": "node1", "address": "127.0.1.1"},
+                              {"id": "node1", "address": "127.0.1.2"}]},
+        "glance:glance_api_hosts lists the id 'node1' twice — list each API host once",
+    ),
+    "api_address_not_an_ip": (
+        {"api_interface_address": "node1.example.com"},
+        "glance:api_interface_address is 'node1.example.com', which is not an IP address",
+    ),
+    "database_address_not_an_address": (
+        {"database_address": "10.0.0.20:3306"},
+        "glance:database_address is '10.0.0.20:3306', which is not an IP address or host "
+        "name — set it to an IP address or host name without a port",
+    ),
+    "internal_vip_not_an_ip": (
+        {"kolla_internal_vip_address": "10.0.0.300"},
+        "glance:kolla_internal_vip_address is '10.0.0.300', which is not an IP address",
+    ),
+    "external_vip_not_an_ip": (
+        {"kolla_external_vip_address": "https://cloud.example.com"},
+        "glance:kolla_external_vip_address is 'https://cloud.example.com', which is not "
+        "an IP address",
+    ),
+    "prune_interval_not_dividing_60": (
+        {"enable_glance_image_cache": "yes", "glance_cache_prune_interval": 25},
+        "glance:glance_cache_prune_interval is 25, which does not divide 60",
+    ),
+    "clean_hour_out_of_range": (
+        {"enable_glance_image_cache": "yes", "glance_cache_clean_hour": 24},
+        "glance:glance_cache_clean_hour is 24, which is not an hour of the day — use 0 "
+        "to 23",
+    ),
+    "rolling_upgrade_with_one_api_host": (
+        {"glance_enable_rolling_upgrade": "yes",
+         "glance_file_datadir_volume": "/srv/nfs/glance"},
+        "glance:glance_enable_rolling_upgrade is on but node1 is the only API host",
+    ),
+}
+CASES.update(VALUE_CASES)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -90,6 +159,15 @@ def test_bad_pillar_fails_with_key_and_fix_and_writes_nothing(minion, case):
     run = minion.apply(**pillar)
     assert run.returncode != 0
     assert message.format(custom=minion.custom) in run.comments()
+    assert not minion.service_dir.exists()
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_CASES))
+def test_bad_pillar_fails_the_same_way_in_test_mode(minion, case):
+    pillar, message = CASES[case]
+    run = minion.apply(test=True, **pillar)
+    assert run.returncode != 0
+    assert message in run.comments()
     assert not minion.service_dir.exists()
 
 
