@@ -13,19 +13,28 @@ log line or an exception message: actions carry no secret, and every message
 from the libraries goes through :func:`scrub`.
 """
 
+import importlib.util
 import ipaddress
+import types
 import urllib.parse
 
-try:
-    import openstack
-    import openstack.exceptions
-    from keystoneauth1 import exceptions as ks_exc
-    from keystoneauth1 import session as ks_session
-    from keystoneauth1.identity import generic as ks_generic
+# imported when Keystone is spoken to, not when a state renders: openstacksdk's import
+# alone took 0.5 s of every salt-call (and the API hosts that do not register never need it)
+HAS_SDK = all(importlib.util.find_spec(name) is not None
+              for name in ("openstack", "keystoneauth1"))
 
-    HAS_SDK = True
-except ImportError:
-    HAS_SDK = False
+
+def _libs():
+    """openstacksdk and keystoneauth1, imported on first use."""
+    # pylint: disable=import-outside-toplevel
+    import openstack
+    import openstack.connection
+    import openstack.exceptions
+    from keystoneauth1 import exceptions, session
+    from keystoneauth1.identity import generic
+
+    return types.SimpleNamespace(openstack=openstack, ks_exc=exceptions, session=session,
+                                 generic=generic)
 
 __virtualname__ = "glance_keystone"
 
@@ -291,12 +300,13 @@ def _registered_already(want, timeout):
     nothing to do costs one request instead of the admin's dozen lookups. Any
     doubt (refused login, a difference, an error) means: look properly.
     """
-    auth = ks_generic.Password(
+    libs = _libs()
+    auth = libs.generic.Password(
         auth_url=want["auth"]["auth_url"], username=want["user"], password=want["password"],
         user_domain_id=want["domain"], project_name=want["project"],
         project_domain_id=want["domain"])
     try:
-        access = auth.get_access(ks_session.Session(timeout=timeout))
+        access = auth.get_access(libs.session.Session(timeout=timeout))
     except Exception:  # pylint: disable=broad-except — the full path reports it properly
         return False
     return token_matches(access.role_names, access.service_catalog.catalog, want)
@@ -325,11 +335,13 @@ def classify(exc):
     ``forbidden`` (403) or ``error``.
     """
     if HAS_SDK:
+        libs = _libs()
+        ks_exc = libs.ks_exc
         if isinstance(exc, (ks_exc.ConnectionError, ks_exc.DiscoveryFailure)):
             return "unreachable"
         if isinstance(exc, ks_exc.Unauthorized):
             return "credentials"
-        if isinstance(exc, (ks_exc.Forbidden, openstack.exceptions.ForbiddenException)):
+        if isinstance(exc, (ks_exc.Forbidden, libs.openstack.exceptions.ForbiddenException)):
             return "forbidden"
         if getattr(exc, "status_code", None) == 401:
             return "credentials"
@@ -343,7 +355,7 @@ def _connect(auth, timeout):
     # kolla's modules talk to the internal identity endpoint from the catalog. No
     # region: a Keystone shared by several regions lists its own endpoints in one
     # of them only, which need not be the region Glance registers in.
-    return openstack.connection.Connection(
+    return _libs().openstack.connection.Connection(
         auth=dict(auth), auth_type="password", interface="internal", api_timeout=timeout)
 
 
@@ -353,7 +365,7 @@ def _password_works(auth_url, user, password, domain, timeout):
                      "user_domain_id": domain}, timeout)
     try:
         conn.session.get_token()
-    except ks_exc.Unauthorized:
+    except _libs().ks_exc.Unauthorized:
         return False
     finally:
         conn.close()

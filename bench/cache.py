@@ -1,7 +1,7 @@
 """
 Image cache housekeeping timings (not a test; prints numbers).
 
-    /work/venv/bin/python bench/cache.py [--entries 1000] [--minions 5000]
+    bash bench/run.sh cache.py [--entries 1000] [--minions 5000]
 
 - ``summarize`` over a cache of N small entries laid out as glance writes them;
 - the full usage walk (``walk`` + ``summarize``, what ``glance_cache.usage`` does

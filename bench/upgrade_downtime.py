@@ -4,7 +4,7 @@ stack (salt-master, 3 minions with their own dockerd, MariaDB, HAProxy), under a
 steady load through the load balancer. Prints, per strategy: failed requests,
 longest outage, p99 latency and total upgrade time.
 
-    python bench/upgrade_downtime.py
+    bash bench/run.sh upgrade_downtime.py
 
 Strategies: rolling (ours: drain, replace, wait healthy, enable, one host at a
 time), all at once (kolla-ansible's behaviour: expand/migrate, restart every
