@@ -59,6 +59,13 @@ SECRET_PATTERN = re.compile(r"(password|secret|_key$|^key$)")
 SERVICE_NAME = "glance-api"
 CONFIG_DIR_IN_CONTAINER = "/var/lib/kolla/config_files"
 HASH_LABEL = "glance_formula.config_hash"
+# the drain switch: while this file is in the service dir (mounted read-only at
+# CONFIG_DIR_IN_CONTAINER), GET /healthcheck answers 503 and any HAProxy with
+# `option httpchk GET /healthcheck` takes the node out (api_paste points glance at it)
+HEALTHCHECK_DISABLE_FILE = "healthcheck_disable"
+# glance's paste file put the health check in the pipeline as a filter up to 2024.2 and
+# routes /healthcheck to an app from 2025.1 (newer oslo.middleware refuses the filter)
+PASTE_APP_HEALTHCHECK_FROM_MAJOR = 30
 IMAGE_CACHE_DIR = "/var/lib/glance/image-cache"
 IMAGE_CACHE_VOLUME = "glance_image_cache"
 STAGING_DIR = "/var/lib/glance/staging"
@@ -608,6 +615,7 @@ def numbers(flags, grains, errors):
         "glance_cache_prune_interval": 1,
         "glance_cache_clean_hour": 0,
         "glance_api_healthy_timeout": 1,
+        "glance_drain_timeout": 1,
         "default_container_healthcheck_interval": 1,
         "default_container_healthcheck_timeout": 1,
         "default_container_healthcheck_retries": 1,
@@ -662,10 +670,17 @@ def check_cache_schedule(nums, errors):
         )
 
 
-def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs):
-    """The one merged dict every glance state and template reads (masked from the CLI)."""
+def settings(defaults, pillar, minion_id, grains=None, read_file=None, topology=False,
+             **kwargs):
+    """
+    The one merged dict every glance state and template reads (masked from the CLI).
+
+    ``topology=True`` (the upgrade orchestration on the master): hosts, image, flags
+    and numbers only — no service files, so no operator file is read, and no address
+    of ``minion_id`` is needed; each API host checks its own files before it is touched.
+    """
     if _called_as_job(kwargs):
-        return for_output(settings(defaults, pillar, minion_id, grains, read_file))
+        return for_output(settings(defaults, pillar, minion_id, grains, read_file, topology))
     read_file = read_file or (lambda path: None)
     errors, warnings, notes = [], [], []
     flags = coerce_flags(defaults, pillar, errors)
@@ -693,7 +708,7 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs)
             "shared path to run it on every API host"
         )
         warnings.append(notes[-1])
-    me = next((host for host in running if host["id"] == minion_id), None)
+    me = None if topology else next((h for h in running if h["id"] == minion_id), None)
     api_address, known_errors = "", len(errors)
     if me:
         api_address = own_address(flags, me, grains, minion_id, errors)
@@ -746,7 +761,7 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None, **kwargs)
         "database": database(flags, nums),
         "container": container_options(flags, api_address, errors, warnings),
     }
-    files = service_files(out, read_file, errors, warnings)
+    files = {} if topology else service_files(out, read_file, errors, warnings)
     out["files"] = {} if errors else files
     out["config_hash"] = config_hash(out["files"])
     out["config_validation"] = config_validation(out, read_file)
@@ -1042,6 +1057,69 @@ def uwsgi_ini(s):
     }
 
 
+def api_paste(s):
+    """
+    glance-api-paste.ini as a dict: glance's own pipelines for every flavor, with the
+    health check switched off by a file in the service dir instead of /etc/glance
+    (which the host cannot reach: /etc/glance lives inside the container).
+    """
+    head = ["cors", "http_proxy_to_wsgi", "versionnegotiation", "osprofiler"]
+    auth = {"": ["unauthenticated-context"], "keystone": ["authtoken", "context"]}
+    cache = {"": [], "caching": ["cache"], "cachemanagement": ["cache", "cachemanage"]}
+    chains = {}
+    for auth_name, auth_filters in auth.items():
+        for cache_name, cache_filters in cache.items():
+            flavor = "+".join(name for name in (auth_name, cache_name) if name)
+            chains[flavor] = head + auth_filters + cache_filters + ["rootapp"]
+    check = {
+        "backends": "disable_by_file",
+        "disable_by_file_path": f"{CONFIG_DIR_IN_CONTAINER}/{HEALTHCHECK_DISABLE_FILE}",
+    }
+    paste = {}
+    if s["glance_major"] >= PASTE_APP_HEALTHCHECK_FROM_MAJOR:
+        for flavor in chains:
+            paste[f"composite:glance-api{'-' if flavor else ''}{flavor}"] = {
+                "paste.composite_factory": "glance.api:root_app_factory",
+                "/": "api", "/healthcheck": "healthcheck"}
+        paste["composite:api"] = {"paste.composite_factory": "glance.api:pipeline_factory"}
+        paste["composite:api"].update(
+            {flavor or "default": " ".join(chain) for flavor, chain in chains.items()})
+        paste["app:healthcheck"] = dict(
+            {"paste.app_factory": "oslo_middleware:Healthcheck.app_factory"}, **check)
+    else:
+        for flavor, chain in chains.items():
+            paste[f"pipeline:glance-api{'-' if flavor else ''}{flavor}"] = {
+                "pipeline": " ".join(chain[:1] + ["healthcheck"] + chain[1:])}
+        paste["filter:healthcheck"] = dict(
+            {"paste.filter_factory": "oslo_middleware:Healthcheck.factory"}, **check)
+    paste.update({
+        "composite:rootapp": {"paste.composite_factory": "glance.api:root_app_factory",
+                              "/": "apiversions", "/v2": "apiv2app"},
+        "app:apiversions": {"paste.app_factory": "glance.api.versions:create_resource"},
+        "app:apiv2app": {"paste.app_factory": "glance.api.v2.router:API.factory"},
+    })
+    filters = {
+        "versionnegotiation": "glance.api.middleware.version_negotiation:"
+                              "VersionNegotiationFilter.factory",
+        "cache": "glance.api.middleware.cache:CacheFilter.factory",
+        "cachemanage": "glance.api.middleware.cache_manage:CacheManageFilter.factory",
+        "context": "glance.api.middleware.context:ContextMiddleware.factory",
+        "unauthenticated-context": "glance.api.middleware.context:"
+                                   "UnauthenticatedContextMiddleware.factory",
+        "authtoken": "keystonemiddleware.auth_token:filter_factory",
+        "gzip": "glance.api.middleware.gzip:GzipMiddleware.factory",
+        "osprofiler": "osprofiler.web:WsgiMiddleware.factory",
+        "cors": "oslo_middleware.cors:filter_factory",
+        "http_proxy_to_wsgi": "oslo_middleware:HTTPProxyToWSGI.factory",
+    }
+    for name, factory in filters.items():
+        paste[f"filter:{name}"] = {"paste.filter_factory": factory}
+    paste["filter:authtoken"]["delay_auth_decision"] = "true"
+    paste["filter:cors"].update(oslo_config_project="glance",
+                                oslo_config_program="glance-api")
+    return paste
+
+
 def noauth_policy():
     # Without keystone every request carries an anonymous context; glance >= 26
     # then needs this rule to treat it as admin. Rendered only when enable_keystone is off.
@@ -1130,6 +1208,7 @@ def service_files(s, read_file, errors, warnings):
             if s["server"] == "eventlet":
                 command = command.replace("glance-api ", f"glance-api --config-file {dest} ", 1)
             add("glance-image-import.conf", text, dest)
+    add("glance-api-paste.ini", ini_dumps(api_paste(s)), "/etc/glance/glance-api-paste.ini")
     if not flags["enable_keystone"]:
         add("policy.yaml", noauth_policy(), "/etc/glance/policy.yaml")
     if s["server"] == "uwsgi":

@@ -1,19 +1,25 @@
 """
-Rolling upgrade of glance-api across minions: the order, and the load balancer.
+Rolling upgrade and restart of glance-api across minions: what, in which order, and
+how a node leaves and rejoins the load balancer.
 
-Plain functions first (``plan``, the HAProxy runtime API
-helpers), so the unit tests call them without Salt; thin Salt wrappers at the
-end (``salt lb1 glance_upgrade.drain_node glance_api_back node2 ...``).
+Plain functions first (``plan``, ``drift``, ``check_timing``, ``in_flight``, the
+HAProxy runtime API helpers), so the unit tests call them without Salt; thin Salt
+wrappers at the end (``salt node2 glance_upgrade.prepare``, ``drain_by_healthcheck``,
+``salt lb1 glance_upgrade.drain_node glance_api_back node2 ...``).
 
 The order follows glance's rollingupgrades.rst: the database node first (expand
 and migrate run while its old container is stopped), then the others in
-batches, ``db contract`` only once no old node runs. HAProxy takes a node out
-with ``set server <b>/<s> state drain``: no new requests go there, the ones in
-flight (image uploads can take hours) finish, then the node can be stopped.
+batches, ``db contract`` only once no old node runs. The formula's HAProxy takes a
+node out with ``set server <b>/<s> state drain``; any other balancer that checks
+GET /healthcheck (kolla's) takes it out when the node answers 503. Either way no new
+requests go there, the ones in flight (image uploads can take hours) finish, then
+the node can be stopped.
 """
 
 import csv
 import io
+import os
+import re
 import socket
 import time
 import urllib.error
@@ -32,8 +38,6 @@ DEFAULT_CONTAINER = "glance_api"
 # kolla's glance backend: a node is DOWN after `fall` failed checks `inter` ms apart
 SECONDS_TO_MARK_DOWN = 2000 * 5 / 1000
 HEALTHCHECK_PATH = "/healthcheck"
-# glance-api-paste.ini: [app:healthcheck] backends = disable_by_file
-HEALTHCHECK_DISABLE_PATH = "/etc/glance/healthcheck_disable"
 
 
 class UpgradeError(CommandExecutionError):
@@ -45,6 +49,12 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------- plan
+
+# what is left of the schema change, per `glance-manage db check` answer
+EXPAND_STEPS = {"expand": ["expand", "migrate"], "migrate": ["migrate"]}
+SCHEMA_BEHIND = ("expand", "migrate", "contract")
+# HAProxy's own defaults when kolla's check line leaves a value out
+HAPROXY_CHECK_DEFAULTS = {"inter": 2.0, "rise": 2, "fall": 3}
 
 
 def refusal(hosts, rolling, shared_storage, schema_status):
@@ -71,64 +81,229 @@ def refusal(hosts, rolling, shared_storage, schema_status):
     return None
 
 
-def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
-         shared_storage=True, schema_status=None):
+def reports_from_answers(hosts, answers):
     """
-    Which API hosts to upgrade, in which batches, and when the schema moves.
+    ``salt.execute`` answers of :func:`prepare` -> one report per host; a host that
+    did not answer with a report (down, module missing, exception) gets an error.
+    """
+    answers = answers if isinstance(answers, dict) else {}
+    reports = {}
+    for host in hosts:
+        answer = answers.get(host)
+        if isinstance(answer, dict):
+            reports[host] = answer
+        else:
+            why = answer if answer not in (None, "", False) else "no answer"
+            reports[host] = {"errors": [
+                f"no report from glance_upgrade.prepare ({why}) — is the minion up "
+                "and are the custom modules synced (salt '*' saltutil.sync_all)?"]}
+    return reports
+
+
+def normalize(report):
+    """A report of :func:`prepare`, an image name (running and healthy) or None."""
+    if report is None:
+        return {"errors": [], "container": None, "target": {}}
+    if isinstance(report, str):
+        return {"errors": [], "container": {"image": report, "running": True, "healthy": True},
+                "target": {}}
+    return {"errors": list(report.get("errors") or []),
+            "container": report.get("container"),
+            "target": report.get("target") or {}}
+
+
+def short_id(image_id):
+    return str(image_id or "?").split(":")[-1][:12]
+
+
+def drift(report, target_image):
+    """
+    Why this host's glance_api must be (re)created: [] when it already runs the target
+    image (same name and, once pulled, the same image ID), the rendered config (the
+    config-hash label) and answers /healthcheck.
+    """
+    report = normalize(report)
+    running, target = report["container"], report["target"]
+    if not running or not running.get("running"):
+        return ["glance_api is not running"]
+    reasons = []
+    if running.get("image") != target_image:
+        reasons.append(f"image {running.get('image')} -> {target_image}")
+    elif target.get("image_id") and running.get("image_id") != target["image_id"]:
+        reasons.append(f"{target_image} changed in the registry (runs "
+                       f"{short_id(running.get('image_id'))}, pulled "
+                       f"{short_id(target['image_id'])})")
+    for key, value in (target.get("labels") or {}).items():
+        have = (running.get("labels") or {}).get(key)
+        if have != value:
+            reasons.append(f"config changed ({key} {have or 'unset'} -> {value})")
+    if running.get("healthy") is False:
+        reasons.append("/healthcheck does not answer 200")
+    return reasons
+
+
+def new_release(report, target_image):
+    """True when the host runs another image name (a release change, not a restart)."""
+    running = normalize(report)["container"]
+    return bool(running and running.get("running") and running.get("image") != target_image)
+
+
+def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
+         shared_storage=True, schema_status=None, managed_lb=False):
+    """
+    Which API hosts to (re)start, in which batches, and when the schema moves.
 
     ``hosts`` are API host ids in pillar order (the first is the database node) or
-    ``{"id": ...}`` dicts; ``current_images`` maps a host id to the image its
-    glance_api runs (None or missing: not running). Hosts already on
-    ``target_image`` are skipped, so a second run resumes where the first
-    stopped. ``schema_status`` is ``glance_db.check`` run with the *target*
-    image (current/expand/migrate/contract), or None when unknown.
+    ``{"id": ...}`` dicts; ``current_images`` maps a host id to its :func:`prepare`
+    report (or just the image its glance_api runs; None or missing: not running).
+    A host is left alone when :func:`drift` finds nothing: same image name and ID,
+    same config hash, healthy — so a second run resumes where the first stopped, and
+    a config change or a rebuilt tag restarts exactly the hosts it touches.
+    ``schema_status`` is ``glance_db.check`` run with the *target* image
+    (current/expand/migrate/contract), or None when unknown.
 
-    Rolling: batches of ``max_unavailable`` (never every host), the database
-    node in the first one; ``expand_before`` (expand + migrate) while the
-    database node is down, ``contract_after`` once every host runs the target.
-    Legacy: one batch of every host still to upgrade and ``db sync`` while all
-    are down.
+    Rolling: batches of ``max_unavailable`` (never every host), the database node in
+    the first one, each drained first (``managed_lb``: the formula's HAProxy; else
+    the node's /healthcheck answers 503); expand + migrate while the database node
+    is down — or first of all when it is already done (a resumed run) — and
+    contract after the last batch. Legacy (release change or schema change without
+    glance_enable_rolling_upgrade): every host still to do stops, ``db sync``, all
+    start. A restart that changes neither release nor schema is always rolling.
+    ``steps`` is the order the orchestration runs, nothing else decides it.
     """
     ids = [host["id"] if isinstance(host, dict) else str(host) for host in hosts]
-    images = current_images or {}
-    done = [host for host in ids if images.get(host) == target_image]
-    todo = [host for host in ids if host not in done]
+    reports = {host: normalize((current_images or {}).get(host)) for host in ids}
+    reasons = {host: drift(reports[host], target_image) for host in ids}
+    todo = [host for host in ids if reasons[host]]
+    done = [host for host in ids if not reasons[host]]
     db_node = ids[0] if ids else None
-    strategy = "rolling" if rolling else "legacy"
+    schema_behind = schema_status in SCHEMA_BEHIND
+    releasing = [host for host in todo if new_release(reports[host], target_image)]
+    if rolling or not (schema_behind or releasing):
+        strategy = "rolling"
+    else:
+        strategy = "legacy"
+    problems = [f"{host}: {error}" for host in ids for error in reports[host]["errors"]]
     why_not = refusal(ids, rolling, shared_storage, schema_status)
+    if not why_not and problems:
+        why_not = "; ".join(problems)
     result = {
         "strategy": strategy,
         "db_node": db_node,
         "batches": [],
         "done": done,
+        "reasons": {host: reasons[host] for host in todo},
         "min_healthy": len(ids),
+        "drain": "none",
         "db_steps": {"expand_before": False, "contract_after": False, "sync": False},
+        "steps": [],
         "refusal": why_not,
     }
     if why_not:
         return result
-    schema_behind = schema_status in ("expand", "migrate", "contract")
-    if rolling:
+    unknown_schema_moves = schema_status is None and bool(releasing)
+    if strategy == "rolling":
         size = max(1, min(int(max_unavailable), len(ids) - 1))
-        result["batches"] = [todo[i:i + size] for i in range(0, len(todo), size)]
-        result["db_steps"]["expand_before"] = (
-            db_node in todo or schema_status in ("expand", "migrate")
-        )
-        # unknown schema: contract is a no-op when nothing is pending, so run it
-        result["db_steps"]["contract_after"] = (
-            schema_behind or (schema_status is None and bool(todo))
-        )
+        batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+        expand = EXPAND_STEPS.get(schema_status)
+        if schema_status is None and db_node in releasing:
+            # unknown schema: expand and migrate are no-ops when nothing is pending
+            expand = EXPAND_STEPS["expand"]
+        contract = schema_behind or unknown_schema_moves
+        drain = "haproxy" if managed_lb else ("healthcheck" if len(ids) > 1 else "none")
+        steps = []
+        if expand and db_node not in todo:
+            # resumed run: the database node already serves the target, the schema not
+            steps.append({"action": "db", "hosts": [db_node], "db": expand})
+        for number, batch in enumerate(batches, 1):
+            if drain != "none":
+                steps.append({"action": "drain", "hosts": batch, "batch": number})
+            steps.append({"action": "stop", "hosts": batch, "batch": number})
+            if expand and db_node in batch:
+                steps.append({"action": "db", "hosts": [db_node], "db": expand})
+            steps.append({"action": "apply", "hosts": batch, "batch": number})
+            if drain != "none":
+                steps.append({"action": "enable", "hosts": batch, "batch": number})
+        if contract:
+            steps.append({"action": "db", "hosts": [db_node], "db": ["contract"]})
+        result.update(batches=batches, drain=drain, steps=steps)
+        result["db_steps"].update(expand_before=bool(expand), contract_after=contract)
     else:
-        result["batches"] = [todo] if todo else []
-        result["db_steps"]["sync"] = schema_behind or (schema_status is None and bool(todo))
+        sync = schema_behind or unknown_schema_moves
+        steps = [{"action": "stop", "hosts": todo, "batch": 1}] if todo else []
+        if sync:
+            steps.append({"action": "db", "hosts": [db_node], "db": ["sync"]})
+        if todo:
+            steps.append({"action": "apply", "hosts": todo, "batch": 1})
+        result.update(batches=[todo] if todo else [], steps=steps)
+        result["db_steps"]["sync"] = sync
     largest = max((len(batch) for batch in result["batches"]), default=0)
     result["min_healthy"] = len(ids) - largest
     return result
 
 
-def healthcheck_disable_path():
-    """While this file exists in the container, glance answers 503 on /healthcheck."""
-    return HEALTHCHECK_DISABLE_PATH
+def healthcheck_disable_path(service_dir):
+    """While this host file exists, glance on the node answers 503 on /healthcheck
+    (the service dir is mounted in the container; api_paste points glance at it)."""
+    return f"{str(service_dir).rstrip('/')}/healthcheck_disable"
+
+
+def check_timing(line):
+    """
+    kolla's ``haproxy_health_check`` ("check inter 2000 rise 2 fall 5") -> seconds
+    until a balancer marks a failing node DOWN (fall x inter) and a healthy one UP
+    again (rise x inter). ``inter`` is in ms unless it says ``s``/``ms``.
+    """
+    words = str(line).split()
+    values = dict(HAPROXY_CHECK_DEFAULTS)
+    for key, value in zip(words, words[1:]):
+        if key not in values:
+            continue
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)?", value)
+        if not match or (key != "inter" and match.group(2)):
+            raise UpgradeError(
+                f"glance:haproxy_health_check has {key} {value!r} — write it like kolla's "
+                "'check inter 2000 rise 2 fall 5' (inter in ms)")
+        number = float(match.group(1))
+        if key == "inter":
+            values[key] = number if match.group(2) == "s" else number / 1000
+        else:
+            values[key] = int(number)
+    return {"inter": values["inter"], "rise": values["rise"], "fall": values["fall"],
+            "down_after": values["inter"] * values["fall"],
+            "up_after": values["inter"] * values["rise"]}
+
+
+def _proc_address(text):
+    """/proc/net/tcp{,6} "0100007F:2454" -> ("127.0.0.1", 9300)."""
+    host, port = text.split(":")
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        address = socket.inet_ntop(socket.AF_INET, raw[::-1])
+    else:
+        # four little-endian 32-bit words
+        words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+        address = socket.inet_ntop(socket.AF_INET6, words)
+        if address.startswith("::ffff:") and "." in address:
+            address = address[len("::ffff:"):]
+    return address, int(port, 16)
+
+
+def in_flight(proc_net_tcp, address, port):
+    """
+    Established connections to ``address:port`` in /proc/net/tcp(6) text: requests
+    still being served (glance_api runs with the host network, so the host sees them).
+    ``address`` "" or 0.0.0.0 counts every local address.
+    """
+    count = 0
+    for line in proc_net_tcp.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != "01":
+            continue
+        local, local_port = _proc_address(fields[1])
+        if local_port == int(port) and (address in ("", "0.0.0.0", "::") or local == address):
+            count += 1
+    return count
 
 
 # ---------------------------------------------------------------- HAProxy runtime API
@@ -313,8 +488,9 @@ def wait_healthy(url, timeout=300, interval=2):
         return last["status"] == 200
 
     def failure():
-        hint = (f"{HEALTHCHECK_DISABLE_PATH} may still exist in the container (drained by "
-                "file); remove it" if last["status"] == 503 else "look at the glance_api log")
+        hint = ("the node may still be drained: remove healthcheck_disable from its service "
+                "dir (glance_upgrade.stop_api does)" if last["status"] == 503
+                else "look at the glance_api log")
         return f"{url}{HEALTHCHECK_PATH} answered {last['status']} for {timeout}s — {hint}"
 
     _, waited = poll(check, float(timeout), float(interval), failure)
@@ -352,20 +528,187 @@ def serving_image():
 
 def stop_api(timeout=60):
     """
-    Stop this node's glance_api (drained first by the orchestration).
+    Stop this node's glance_api (drained first by the orchestration) and end a drain by
+    health check: the next container must not start with /healthcheck answering 503.
 
     CLI Example::
 
         salt node2 glance_upgrade.stop_api
     """
     docker = __salt__  # noqa: F821
-    name = docker["glance_config.current"]()["services"]["glance-api"]["container_name"]
+    settings = docker["glance_config.current"]()
+    name = settings["services"]["glance-api"]["container_name"]
+    result = {"container": name, "stopped": False}
     if not docker["docker.exists"](name):
-        return {"container": name, "stopped": False, "why": "no such container"}
-    if docker["docker.inspect_container"](name)["State"]["Running"]:
+        result["why"] = "no such container"
+    elif docker["docker.inspect_container"](name)["State"]["Running"]:
         docker["docker.stop"](name, timeout=int(timeout))
-        return {"container": name, "stopped": True}
-    return {"container": name, "stopped": False, "why": "not running"}
+        result["stopped"] = True
+    else:
+        result["why"] = "not running"
+    disable = healthcheck_disable_path(settings["service_dir"])
+    if os.path.exists(disable):
+        os.remove(disable)
+        result["undrained"] = disable
+    return result
+
+
+def container_facts(api):
+    """What this node's glance_api runs: image name and ID, our labels, running, healthy."""
+    docker = __salt__  # noqa: F821
+    if not docker["docker.exists"](api["container_name"]):
+        return None
+    info = docker["docker.inspect_container"](api["container_name"])
+    labels = info["Config"].get("Labels") or {}
+    running = bool(info["State"]["Running"])
+    return {
+        "image": info["Config"]["Image"],
+        "image_id": info["Image"],
+        "labels": {key: labels.get(key) for key in api["labels"]},
+        "running": running,
+        "healthy": running and healthcheck_status(api["url"]) == 200,
+    }
+
+
+def prepare(pillar=None, **kwargs):  # pylint: disable=unused-argument
+    """
+    Before an upgrade touches anything: this node's settings with ``pillar`` (the
+    orchestration's glance overrides) merged over its own — so its own operator files
+    under node_custom_config are read and checked here — then ``docker pull`` of the
+    target image, and what the container runs now. Never raises: problems are in
+    ``errors`` and the orchestration refuses with nothing stopped.
+
+    CLI Example::
+
+        salt -L node1,node2 glance_upgrade.prepare '{openstack_release: "2025.1"}'
+    """
+    docker = __salt__  # noqa: F821
+    glance = dict(__pillar__.get("glance") or {})  # noqa: F821
+    glance.update(pillar or {})
+    settings = docker["glance_config.current"](pillar=glance)
+    api = settings["services"]["glance-api"]
+    me = settings["minion_id"]
+    report = {"id": me, "errors": list(settings["errors"]),
+              "target": {"image": settings["image"], "labels": api["labels"]},
+              "container": None}
+    if not settings["am_i_api_host"]:
+        report["errors"].append(
+            f"{me} is not an API host by its own pillar (glance_api_hosts) — the master and "
+            "the minion see different pillars; refresh them (saltutil.refresh_pillar)")
+    try:
+        report["container"] = container_facts(api)
+    except CommandExecutionError as exc:
+        report["errors"].append(f"cannot inspect {api['container_name']} on {me}: {exc}")
+    if report["errors"]:
+        return report
+    image = settings["image"]
+    try:
+        pulled = docker["docker.pull"](image)
+        failed = "; ".join(str(e) for e in pulled.get("Errors", [])) if pulled.get(
+            "retcode") else ""
+    except CommandExecutionError as exc:
+        failed = str(exc)
+    if failed:
+        report["errors"].append(
+            f"cannot pull {image} on {me}: {failed} — check that the registry answers and "
+            "has that tag (docker_registry, docker_namespace, openstack_tag)")
+        return report
+    report["target"]["image_id"] = docker["docker.inspect_image"](image)["Id"]
+    return report
+
+
+def deployed():
+    """
+    True when glance is deployed here (a glance_api container or its service dir):
+    the orchestration's API host when glance_api_hosts is empty (one host per minion).
+
+    CLI Example::
+
+        salt '*' glance_upgrade.deployed
+    """
+    settings = __salt__["glance_config.current"]()  # noqa: F821
+    name = settings["services"]["glance-api"]["container_name"]
+    return bool(__salt__["docker.exists"](name)) or os.path.isdir(  # noqa: F821
+        settings["service_dir"])
+
+
+def _own_check():
+    settings = __salt__["glance_config.current"]()  # noqa: F821
+    timing = check_timing(settings["flags"]["haproxy_health_check"])
+    return settings, timing
+
+
+def drain_by_healthcheck(timeout=None):
+    """
+    Take this node out of any load balancer that checks GET /healthcheck (kolla's
+    HAProxy): the disable file makes glance answer 503, the balancer needs
+    fall x inter of haproxy_health_check to mark it DOWN, then wait until no request
+    is in flight on the API port (at most ``timeout``, default glance_drain_timeout).
+
+    CLI Example::
+
+        salt node2 glance_upgrade.drain_by_healthcheck
+    """
+    settings, timing = _own_check()
+    api = settings["services"]["glance-api"]
+    timeout = float(timeout or settings["numbers"]["glance_drain_timeout"])
+    disable = healthcheck_disable_path(settings["service_dir"])
+    facts = container_facts(api)
+    if not facts or not facts["running"]:
+        return {"drained": False, "why": "glance_api is not running"}
+    with open(disable, "w", encoding="utf-8") as handle:
+        handle.write("drained by glance_upgrade.drain_by_healthcheck\n")
+    last = {}
+
+    def answers_503():
+        last["status"] = healthcheck_status(api["url"])
+        return last["status"] == 503
+
+    try:
+        _, noticed = poll(answers_503, 30, 0.2, lambda: (
+            f"{api['url']}{HEALTHCHECK_PATH} still answers {last['status']} with {disable} "
+            "in place — glance does not use the formula's glance-api-paste.ini; apply "
+            "glance.config to this node first"))
+    except UpgradeError:
+        os.remove(disable)
+        raise
+    time.sleep(timing["down_after"])
+    address, port = settings["api_address"], settings["listen_port"]
+
+    def idle():
+        count = 0
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if os.path.exists(name):
+                with open(name, encoding="ascii") as handle:
+                    count += in_flight(handle.read(), address, port)
+        last["in_flight"] = count
+        return count == 0
+
+    _, waited = poll(idle, timeout, 0.2, lambda: (
+        f"{address}:{port} still has {last['in_flight']} connection(s) in flight after "
+        f"{timeout}s — long image uploads may still run; the node stays drained: wait "
+        f"and re-run, or remove {disable} to put it back"))
+    return {"drained": True, "disable_file": disable, "answers_503_after": noticed,
+            "balancer_wait": timing["down_after"], "in_flight_wait": waited}
+
+
+def wait_balancer_up():
+    """
+    After a restart that ended a drain by health check: wait rise x inter of
+    haproxy_health_check, the time a balancer needs to put the node back.
+
+    CLI Example::
+
+        salt node2 glance_upgrade.wait_balancer_up
+    """
+    settings, timing = _own_check()
+    url = settings["services"]["glance-api"]["url"]
+    status = healthcheck_status(url)
+    if status != 200:
+        raise UpgradeError(f"{url}{HEALTHCHECK_PATH} answers {status} — the balancer will "
+                           "not put this node back; look at the glance_api log")
+    time.sleep(timing["up_after"])
+    return {"url": url, "waited": timing["up_after"]}
 
 
 def _lb_socket():
@@ -396,7 +739,7 @@ def plan_for(current_images, schema_status=None, target_image=None):
     """
     :func:`plan` with this minion's glance settings (hosts, image, rolling flag).
 
-    ``current_images`` is what ``running_image`` returned per API host.
+    ``current_images`` is what ``prepare`` (or ``running_image``) returned per API host.
     CLI Example::
 
         salt node1 glance_upgrade.plan_for '{node1: reg/glance-api:2025.1, node2: null}'
@@ -413,4 +756,5 @@ def plan_for(current_images, schema_status=None, target_image=None):
         rolling=settings["flags"]["glance_enable_rolling_upgrade"],
         shared_storage=settings["shared_storage"],
         schema_status=schema_status,
+        managed_lb=bool(settings["loadbalancer"]["hosts"]),
     )

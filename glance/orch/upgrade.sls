@@ -1,49 +1,75 @@
-{#- Upgrade (or restart with new config) glance-api across minions, from the master:
+{#- Upgrade glance-api across minions, or restart the hosts whose config or image
+    changed, from the master:
 
       salt-run state.orchestrate glance.orch.upgrade pillar=<glance:openstack_release
       and glance:openstack_tag of the new release, or already in the pillar files>
 
-    The order comes from glance_upgrade.plan (pure, unit-tested): rolling
-    (glance_enable_rolling_upgrade) drains one batch at a time in HAProxy, runs
-    db expand + migrate with the new image when the database node goes, replaces
-    the containers, waits until they are healthy and back in the balancer, and
-    contracts only after the last node; legacy stops every API, runs db_sync,
-    starts them all. Hosts already serving the target image are skipped, so a
-    second run resumes where a failed one stopped. Every step is failhard.
-    Needs the custom modules on the master: salt-run saltutil.sync_all. #}
+    Before anything stops, every API host runs glance_upgrade.prepare: its own
+    settings with these overrides (its operator files under node_custom_config are
+    read and checked there, as on any apply), `docker pull` of the target image, and
+    what its container runs. A host with an error, a failed pull or no answer stops
+    the run here, with nothing changed. glance_upgrade.plan (pure, unit-tested) then
+    picks the hosts whose image (name or ID) or config hash differs, or that are
+    unhealthy, and orders the steps; this file only runs plan.steps in order, every
+    one failhard. Needs the custom modules on the master: salt-run saltutil.sync_all. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- import_yaml tplroot ~ '/parameters/defaults.yaml' as defaults %}
 {%- set wanted = salt['pillar.get']('glance', {}) %}
-{%- set s = salt['glance_config.settings'](defaults, wanted, '__orchestrate__') %}
-{%- set hosts = s.api_hosts | map(attribute='id') | list %}
 {%- set override = {} %}
 {%- for key in ('openstack_release', 'openstack_tag', 'docker_registry', 'docker_namespace') %}
 {%-   if key in wanted %}{%- do override.update({key: wanted[key]}) %}{%- endif %}
 {%- endfor %}
-{%- set override = {'glance': override} %}
-{%- if s.errors %}
+{%- set why_not = [] %}
+{%- if wanted.get('glance_api_hosts') %}
+{%-   set s = salt['glance_config.settings'](defaults, wanted, '__orchestrate__',
+                                             topology=True) %}
+{%-   set hosts = s.api_hosts | map(attribute='id') | list %}
+{%- else %}
+{#-   the single-host default: each minion that applies glance is its own API host #}
+{%-   set found = salt['saltutil.runner']('salt.execute', arg=['*', 'glance_upgrade.deployed']) %}
+{%-   set hosts = [] %}
+{%-   for id, answer in (found if found is mapping else {}) | dictsort %}
+{%-     if answer is sameas true %}{%- do hosts.append(id) %}{%- endif %}
+{%-   endfor %}
+{%-   set s = salt['glance_config.settings'](defaults, wanted,
+            hosts[0] if hosts | length == 1 else '__orchestrate__', topology=True) %}
+{%-   if hosts | length > 1 %}
+{%-     do why_not.append('glance:glance_api_hosts is empty, so every minion that applies '
+          ~ 'glance is its own single API host, and glance is deployed on '
+          ~ hosts | join(', ') ~ ' — list the hosts that share one database in '
+          ~ 'glance_api_hosts') %}
+{%-   endif %}
+{%- endif %}
+{%- do why_not.extend(s.errors) %}
+{%- if why_not %}
 
 glance-orch-upgrade-test-fail_without_changes:
   test.fail_without_changes:
     - name: {{ ('the glance pillar has errors, nothing was changed: '
-                ~ s.errors | join('; ')) | json }}
+                ~ why_not | join('; ')) | json }}
     - failhard: true
 {%- else %}
 {#-   saltutil.runner keeps `arg` for itself: salt.execute's own arguments go in kwarg #}
-{%-   set current = salt['saltutil.runner']('salt.execute',
-        arg=[hosts | join(','), 'glance_upgrade.serving_image'], kwarg={'tgt_type': 'list'}) %}
-{%-   set db_status = salt['saltutil.runner']('salt.execute',
-        arg=[s.db_node, 'glance_db.status'], kwarg={'arg': [s.image]}) %}
-{%-   set current = current if current is mapping else {} %}
-{%-   set db_status = db_status if db_status is mapping else {} %}
-{%-   set answer = db_status.get(s.db_node) %}
-{%-   set schema = answer.get('status') if answer is mapping else 'error' %}
-{%-   set plan = salt['glance_upgrade.plan'](
-        hosts, current, s.image,
-        max_unavailable=s.numbers.glance_upgrade_max_unavailable,
-        rolling=s.flags.glance_enable_rolling_upgrade,
-        shared_storage=s.shared_storage,
-        schema_status=schema) %}
+{%-   set prepare_kwargs = {'pillar': override} %}
+{%-   set answers = salt['saltutil.runner']('salt.execute',
+        arg=[hosts | join(','), 'glance_upgrade.prepare'],
+        kwarg={'tgt_type': 'list', 'kwarg': prepare_kwargs}) if hosts else {} %}
+{%-   set reports = salt['glance_upgrade.reports_from_answers'](hosts, answers) %}
+{%-   set options = {'max_unavailable': s.numbers.glance_upgrade_max_unavailable,
+                     'rolling': s.flags.glance_enable_rolling_upgrade,
+                     'shared_storage': s.shared_storage,
+                     'managed_lb': s.loadbalancer.hosts | length > 0} %}
+{%-   set plan = salt['glance_upgrade.plan'](hosts, reports, s.image, **options) %}
+{%-   if not plan.refusal %}
+{#-     the images are pulled now: db check with the target image on the database node #}
+{%-     set db_status = salt['saltutil.runner']('salt.execute',
+          arg=[plan.db_node, 'glance_db.status'], kwarg={'arg': [s.image]}) %}
+{%-     set db_status = db_status if db_status is mapping else {} %}
+{%-     set answer = db_status.get(plan.db_node) %}
+{%-     set schema = answer.get('status') if answer is mapping else 'error' %}
+{%-     set plan = salt['glance_upgrade.plan'](hosts, reports, s.image,
+          schema_status=schema, **options) %}
+{%-   endif %}
 {%-   set lb_hosts = s.loadbalancer.hosts | join(',') %}
 {#-   everything but the load balancer, which must keep its drain state #}
 {%-   set api_sls = ['glance.precheck', 'glance.config', 'glance.bootstrap',
@@ -57,104 +83,69 @@ glance-orch-upgrade-test-show_notification:
 
 glance-orch-upgrade-test-fail_without_changes:
   test.fail_without_changes:
-    - name: {{ (plan.refusal ~ ' — nothing was changed') | json }}
+    - name: {{ (plan.refusal ~ ' — nothing was stopped or changed') | json }}
     - failhard: true
-{%-   elif plan.strategy == 'legacy' %}
-{%-     if plan.batches %}
+{%-   endif %}
+{%-   for step in plan.steps if not plan.refusal %}
+{%-     set n = loop.index %}
+{%-     if step.action in ('drain', 'enable') and plan.drain == 'haproxy' %}
+{%-       for host in step.hosts %}
 
-glance-orch-upgrade-glance_upgrade-stop_api:
+glance-orch-upgrade-glance_upgrade-lb_{{ step.action }}-{{ n }}-{{ host }}:
   salt.function:
-    - name: glance_upgrade.stop_api
-    - tgt: {{ plan.batches[0] | join(',') }}
-    - tgt_type: list
-    - failhard: true
-{%-     endif %}
-{%-     if plan.db_steps.sync %}
-
-glance-orch-upgrade-glance_db-sync:
-  salt.function:
-    - name: glance_db.sync
-    - tgt: {{ s.db_node }}
-    - arg:
-      - {{ s.image }}
-    - failhard: true
-{%-     endif %}
-{%-     if plan.batches %}
-
-glance-orch-upgrade-salt-state:
-  salt.state:
-    - tgt: {{ plan.batches[0] | join(',') }}
-    - tgt_type: list
-    - sls: {{ api_sls | json }}
-    - pillar: {{ override | json }}
-    - failhard: true
-{%-     endif %}
-{%-   else %}
-{%-     for batch in plan.batches %}
-{%-       set n = loop.index %}
-{%-       if lb_hosts %}
-{%-         for host in batch %}
-
-glance-orch-upgrade-glance_upgrade-lb_drain-{{ n }}-{{ host }}:
-  salt.function:
-    - name: glance_upgrade.lb_drain
+    - name: glance_upgrade.lb_{{ step.action }}
     - tgt: {{ lb_hosts }}
     - tgt_type: list
     - arg:
       - {{ host }}
     - failhard: true
-{%-         endfor %}
-{%-       endif %}
+{%-       endfor %}
+{%-     elif step.action in ('drain', 'enable') %}
+{%-       set function = {'drain': 'drain_by_healthcheck',
+                          'enable': 'wait_balancer_up'}[step.action] %}
+
+glance-orch-upgrade-glance_upgrade-{{ function }}-{{ n }}:
+  salt.function:
+    - name: glance_upgrade.{{ function }}
+    - tgt: {{ step.hosts | join(',') }}
+    - tgt_type: list
+    - failhard: true
+{%-     elif step.action == 'stop' %}
 
 glance-orch-upgrade-glance_upgrade-stop_api-{{ n }}:
   salt.function:
     - name: glance_upgrade.stop_api
-    - tgt: {{ batch | join(',') }}
+    - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
     - failhard: true
-{%-       if s.db_node in batch and plan.db_steps.expand_before %}
+{%-     elif step.action == 'db' and step.db == ['sync'] %}
 
-glance-orch-upgrade-glance_db-upgrade-expand:
+glance-orch-upgrade-glance_db-sync-{{ n }}:
   salt.function:
-    - name: glance_db.upgrade
-    - tgt: {{ s.db_node }}
+    - name: glance_db.sync
+    - tgt: {{ plan.db_node }}
     - arg:
       - {{ s.image }}
-      - [expand, migrate]
     - failhard: true
-{%-       endif %}
+{%-     elif step.action == 'db' %}
+
+glance-orch-upgrade-glance_db-upgrade-{{ n }}:
+  salt.function:
+    - name: glance_db.upgrade
+    - tgt: {{ plan.db_node }}
+    - arg:
+      - {{ s.image }}
+      - {{ step.db | json }}
+    - failhard: true
+{%-     elif step.action == 'apply' %}
 
 glance-orch-upgrade-salt-state-{{ n }}:
   salt.state:
-    - tgt: {{ batch | join(',') }}
+    - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
     - sls: {{ api_sls | json }}
-    - pillar: {{ override | json }}
-    - failhard: true
-{%-       if lb_hosts %}
-{%-         for host in batch %}
-
-glance-orch-upgrade-glance_upgrade-lb_enable-{{ n }}-{{ host }}:
-  salt.function:
-    - name: glance_upgrade.lb_enable
-    - tgt: {{ lb_hosts }}
-    - tgt_type: list
-    - arg:
-      - {{ host }}
-    - failhard: true
-{%-         endfor %}
-{%-       endif %}
-{%-     endfor %}
-{%-     if plan.db_steps.contract_after %}
-
-glance-orch-upgrade-glance_db-upgrade-contract:
-  salt.function:
-    - name: glance_db.upgrade
-    - tgt: {{ s.db_node }}
-    - arg:
-      - {{ s.image }}
-      - [contract]
+    - pillar: {{ {'glance': override} | json }}
     - failhard: true
 {%-     endif %}
-{%-   endif %}
+{%-   endfor %}
 {%- endif %}

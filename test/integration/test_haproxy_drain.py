@@ -1,8 +1,11 @@
 """
-Draining an API host through a real HAProxy, with glance_upgrade's config and helpers.
+Draining an API host through a real HAProxy, with glance_upgrade's config and helpers,
+and through an HAProxy the formula does not manage (kolla's config shape), where the
+node leaves by answering 503 on /healthcheck.
 
     client ── haproxy 127.0.1.210:19292 ─┬─ node1 stand-in 127.0.1.201:19293
                                          └─ node2 stand-in 127.0.1.202:19293
+    client ── kolla-shaped haproxy 127.0.1.211:19292 ── the same stand-ins
 
 The stand-ins answer like glance-api where it matters here: GET /healthcheck
 (200, or 503 while "disabled by file"), GET /slow (2 s, an upload in flight)
@@ -255,3 +258,136 @@ def test_a_request_to_a_node_stopped_without_draining_is_redispatched(apis, lb):
           f"{int(after['econ']) - int(before['econ'])}")
     assert answers == [(200, "node2")] * 4
     assert int(after["wredis"]) > int(before["wredis"])
+
+
+# ---------------------------------------------------------------- an HAProxy we do not manage
+
+KOLLA_FRONTEND = ("127.0.1.211", 19292)
+# kolla's check line, faster: the waits below are computed from it, never fixed
+KOLLA_CHECK = "check inter 500 rise 2 fall 3"
+
+
+def kolla_cfg(admin_socket):
+    """kolla-ansible's haproxy shape for glance_api: defaults + one `listen` block."""
+    servers = "\n".join(f"    server {name} {address}:{API_PORT} {KOLLA_CHECK}"
+                         for name, address in NODES.items())
+    return f"""\
+global
+    maxconn 4000
+    stats socket {admin_socket} mode 660 level admin
+
+defaults
+    option redispatch
+    retries 3
+    timeout http-request 10s
+    timeout queue 1m
+    timeout connect 10s
+    timeout client 1m
+    timeout server 1m
+    timeout check 10s
+    balance roundrobin
+
+listen glance_api
+    option httplog
+    option forwardfor
+    bind {KOLLA_FRONTEND[0]}:{KOLLA_FRONTEND[1]}
+    mode http
+    timeout client 6h
+    timeout server 6h
+    option httpchk GET /healthcheck
+{servers}
+"""
+
+
+@pytest.fixture(scope="module")
+def kolla_lb(apis, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("kolla-haproxy")
+    daemon = Haproxy(run_dir / "haproxy.cfg", run_dir=run_dir)
+    daemon.config_text = kolla_cfg(daemon.admin_socket)
+    with daemon:
+        for name in NODES:
+            gu.wait_up(str(daemon.admin_socket), "glance_api", name, timeout=30)
+        yield str(daemon.admin_socket)
+
+
+def kolla_get(path="/", timeout=10):
+    url = f"http://{KOLLA_FRONTEND[0]}:{KOLLA_FRONTEND[1]}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except OSError as exc:
+        return None, repr(exc)
+
+
+def node1_in_flight():
+    with open("/proc/net/tcp", encoding="ascii") as handle:
+        return gu.in_flight(handle.read(), NODES["node1"], API_PORT)
+
+
+def test_a_503_health_check_takes_the_node_out_of_kollas_haproxy_within_fall_x_inter(
+        apis, kolla_lb):
+    timing = gu.check_timing(KOLLA_CHECK)
+    apis["node1"].healthy = False
+    start = time.monotonic()
+    wait_for(lambda: gu.server_state(kolla_lb, "glance_api", "node1")["status"] == "DOWN",
+             timeout=timing["down_after"] + 5, interval=0.05, what="node1 DOWN in kolla's LB")
+    took = time.monotonic() - start
+    print(f"\n503 -> DOWN after {took:.2f}s (fall x inter = {timing['down_after']}s)")
+    assert took <= timing["down_after"] + 0.3
+    assert {kolla_get()[1] for _ in range(6)} == {"node2"}
+    apis["node1"].healthy = True
+    start = time.monotonic()
+    wait_for(lambda: gu.server_state(kolla_lb, "glance_api", "node1")["status"] == "UP",
+             timeout=timing["up_after"] + 5, interval=0.05, what="node1 UP again")
+    assert time.monotonic() - start <= timing["up_after"] + 0.3
+
+
+def test_drain_by_health_check_lets_the_request_in_flight_finish_and_loses_none(
+        apis, kolla_lb):
+    timing = gu.check_timing(KOLLA_CHECK)
+    outcomes, done = [], threading.Event()
+
+    def client():
+        deadline = time.monotonic() + 20
+        while not done.is_set() and time.monotonic() < deadline:
+            outcomes.append(kolla_get(timeout=5))
+            time.sleep(0.01)
+
+    slow = {}
+    loop = threading.Thread(target=client)
+    loop.start()
+    # a long request (an upload) on node1 when the drain starts
+    slow_client = None
+    for _ in range(4):
+        slow_client = threading.Thread(target=lambda: slow.update(answer=kolla_get("/slow")))
+        slow_client.start()
+        time.sleep(0.1)
+        if node1_in_flight():
+            break
+        slow_client.join(SLOW_SECONDS + 2)
+    assert node1_in_flight() >= 1
+
+    # what glance_upgrade.drain_by_healthcheck does on the node: 503, wait fall x inter,
+    # then wait until no connection is in flight, then stop
+    apis["node1"].healthy = False
+    time.sleep(timing["down_after"])
+    assert gu.server_state(kolla_lb, "glance_api", "node1")["status"] == "DOWN"
+    wait_for(lambda: node1_in_flight() == 0, timeout=SLOW_SECONDS + 5, interval=0.05,
+             what="node1 idle")
+    slow_client.join(5)
+    apis["node1"].stop()
+    time.sleep(0.5)
+    apis["node1"].start()
+    apis["node1"].healthy = True
+    time.sleep(timing["up_after"] + timing["inter"])
+    assert gu.server_state(kolla_lb, "glance_api", "node1")["status"] == "UP"
+    done.set()
+    loop.join(25)
+
+    failures = [o for o in outcomes if o[0] != 200]
+    print(f"\n{len(outcomes)} requests through kolla's HAProxy, {len(failures)} failed")
+    assert slow["answer"][0] == 200
+    assert failures == [] and len(outcomes) > 50
+

@@ -1,12 +1,19 @@
 """Upgrades across minions through `salt-run state.orchestrate glance.orch.upgrade`:
-rolling with zero failed requests through HAProxy, legacy with a measured outage,
-a failing node that stops the run and a re-run that finishes, and refusals."""
+rolling with zero failed requests through HAProxy (the formula's, and an unmanaged one
+in kolla's shape drained through /healthcheck), legacy with a measured outage, a failing
+node that stops the run and a re-run that finishes, config-change and same-tag rolling
+restarts of exactly the hosts that changed, images pulled before anything stops, operator
+files read on each host, the single-host default, and refusals."""
 
 import hashlib
 import json
+import pathlib
+import time
 
 import pytest
 
+import glance_upgrade as gu
+from harness.daemons import Haproxy
 from harness.glance_client import download_sha256, random_payload, upload_image
 from harness.load import LoadClient
 from harness.loopback import LB_ADDRESS, hosts
@@ -44,10 +51,36 @@ def schema(stack, image):
     return stack.cli.run("glance_db.status", image, minion_tgt="node1").data["status"]
 
 
-def assert_images_intact(images):
+def assert_images_intact(images, addresses=None):
     for image, digest in images.items():
-        for address in ADDRESSES.values():
+        for address in addresses or ADDRESSES.values():
             assert download_sha256(address, image) == digest
+
+
+def running_image_ids(stack):
+    """Per node: the image ID its glance_api container was created from."""
+    return {node: stack.dockerds[node].docker(
+        "inspect", "--format", "{{.Image}}", "glance_api", check=False).stdout.strip() or None
+        for node in ADDRESSES}
+
+
+def push_rebuild(stack, images, tag, mark):
+    """A new image ID under <registry>/glance-api:<tag>: the 2025.1 image with one more
+    label, pushed to the registry (what a rebuilt image under an unchanged tag is)."""
+    dockerd = stack.dockerds["node1"]
+    ref = f"{images[NEW].rsplit(':', 1)[0]}:{tag}"
+    container = dockerd.docker("create", images[NEW]).stdout.strip()
+    try:
+        dockerd.docker("commit", "--change", f"LABEL glance_formula_test_rebuild={mark}",
+                       container, ref)
+    finally:
+        dockerd.docker("rm", container)
+    dockerd.docker("push", ref)
+    return dockerd.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def orchestration_text(ret):
+    return json.dumps(ret.data) + str(ret.stdout)
 
 
 def test_rolling_upgrade_serves_every_request(stack, images):
@@ -121,3 +154,209 @@ def test_plain_apply_of_a_newer_release_refuses_instead_of_migrating(stack, imag
     assert "upgrade with `salt-run state.orchestrate glance.orch.upgrade`" in \
         newer.comments("node1")
     assert stack.container_ids()["node1"] == ids["node1"]
+
+
+# ---------------------------------------------------------------- restarts: config and digest
+
+
+def test_a_config_change_restarts_only_that_host_drained_and_a_rerun_touches_nothing(
+        stack, images, custom_files):
+    pillar = upgrade_pillar(stack, "glance_config_change", openstack_release=NEW,
+                            openstack_tag=NEW)
+    before = deploy_with_images(stack, pillar)
+    ids = stack.container_ids()
+    custom_files("glance/node2/glance-api.conf", "[DEFAULT]\nimage_size_cap = 1099511627775\n")
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    summary = client.stop()
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    after = stack.container_ids()
+    assert after["node2"] != ids["node2"]
+    assert {after["node1"], after["node3"]} == {ids["node1"], ids["node3"]}
+    assert summary["requests"] > 20 and summary["failed"] == 0, summary
+
+    again = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert stack.container_ids() == after
+    assert_images_intact(before)
+
+
+def test_a_rebuilt_image_under_the_same_tag_rolls_through_every_host(stack, images):
+    tag = f"rebuilt-{int(time.time())}"
+    first = push_rebuild(stack, images, tag, "1")
+    pillar = upgrade_pillar(stack, "glance_same_tag", openstack_release=NEW, openstack_tag=tag)
+    before = deploy_with_images(stack, pillar)
+    assert set(running_image_ids(stack).values()) == {first}
+    second = push_rebuild(stack, images, tag, "2")
+    assert second != first
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=tag)
+    summary = client.stop()
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    assert set(running_image_ids(stack).values()) == {second}
+    assert summary["requests"] > 50 and summary["failed"] == 0, summary
+    assert_images_intact(before)
+
+
+# ---------------------------------------------------------------- images first
+
+
+@pytest.mark.parametrize("change", [
+    {"openstack_tag": "no-such-tag"},
+    # nothing listens there: the registry is unreachable
+    {"docker_registry": "127.0.0.1:5999", "openstack_tag": NEW},
+], ids=["missing-tag", "unreachable-registry"])
+def test_an_image_that_cannot_be_pulled_stops_the_run_with_nothing_stopped(
+        stack, images, change):
+    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_pull_fails"))
+    ids = stack.container_ids()
+    ret = stack.orchestrate(openstack_release=NEW, **change)
+    assert ret.returncode != 0
+    text = orchestration_text(ret)
+    assert "cannot pull" in text and "nothing was stopped" in text
+    assert stack.container_ids() == ids
+    assert set(serving(stack).values()) == {images["2022.2"]}
+    assert_images_intact(before)
+
+
+# ---------------------------------------------------------------- operator files, single host
+
+# kolla's rules shape: [^os_glance.*] open first (releases before 2026.1 need it)
+RULES = (pathlib.Path(__file__).parents[1] / "fixtures/kolla-config/glance/"
+         "property-protections-rules.conf").read_text()
+IMPORT_CONF = "[image_import_opts]\nimage_import_plugins = []\n"
+FEATURES = {"glance_enable_property_protection": "yes",
+            "glance_enable_interoperable_image_import": "yes"}
+
+
+def test_upgrade_with_property_protection_and_import_reads_each_hosts_operator_files(
+        stack, images, custom_files):
+    custom_files("glance/property-protections-rules.conf", RULES)
+    custom_files("glance/glance-image-import.conf", IMPORT_CONF)
+    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_features", **FEATURES))
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    summary = client.stop()
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    assert summary["failed"] == 0, summary
+    assert set(serving(stack).values()) == {images[NEW]}
+    assert schema(stack, images[NEW]) == "current"
+    assert_images_intact(before)
+
+
+def test_an_operator_file_missing_on_one_host_refuses_before_anything_stops(
+        stack, images, custom_files):
+    custom_files("glance/property-protections-rules.conf", RULES)
+    custom_files("glance/glance-image-import.conf", IMPORT_CONF)
+    pillar = upgrade_pillar(stack, "glance_features_missing", **FEATURES)
+    before = deploy_with_images(stack, pillar)
+    ids = stack.container_ids()
+    # node3 reads its operator files from an empty directory from now on
+    empty = stack.work / "custom-empty"
+    empty.mkdir(exist_ok=True)
+    stack.write_pillar(per_minion={"node3": {"node_custom_config": str(empty)}}, **pillar)
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    assert ret.returncode != 0
+    text = orchestration_text(ret)
+    assert (f"node3: glance_enable_property_protection is on but {empty}/glance/"
+            "property-protections-rules.conf is missing") in text
+    assert stack.container_ids() == ids
+    assert_images_intact(before)
+
+
+def test_the_single_host_default_upgrades_without_glance_api_hosts(stack, images):
+    # glance_api_hosts empty: each minion that applies glance is its own API host;
+    # only node1 applies it here, so the orchestration finds node1 alone
+    for node in ("node2", "node3"):
+        assert stack.apply("glance.clean", tgt=node).returncode == 0
+    own = {node: {"api_interface_address": address} for node, address in ADDRESSES.items()}
+    stack.write_pillar(per_minion=own, glance_api_hosts=[],
+                       glance_database_name="glance_single_host")
+    run = stack.apply("glance", tgt="node1")
+    assert run.returncode == 0, run
+    payload = random_payload(2 * MB, "single-host")
+    image = upload_image(ADDRESSES["node1"], "single", payload)
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    assert "api_interface_address is empty" not in orchestration_text(ret)
+    now = serving(stack)
+    assert now["node1"] == images[NEW] and now["node2"] is None and now["node3"] is None
+    assert schema(stack, images[NEW]) == "current"
+    assert download_sha256(ADDRESSES["node1"], image) == hashlib.sha256(payload).hexdigest()
+
+
+# ---------------------------------------------------------------- any HAProxy: drain by /healthcheck
+
+KOLLA_LB = ("127.0.1.101", 9292)
+KOLLA_CHECK = "check inter 2000 rise 2 fall 5"
+
+
+def kolla_haproxy_cfg(admin_socket):
+    """haproxy.cfg in the shape kolla-ansible's loadbalancer role writes for glance_api
+    (its defaults section and the glance `listen` block), not glance_config's."""
+    servers = "\n".join(f"    server {node} {address}:9292 {KOLLA_CHECK}"
+                         for node, address in ADDRESSES.items())
+    return f"""\
+global
+    maxconn 40000
+    stats socket {admin_socket} mode 660 level admin
+
+defaults
+    log global
+    option redispatch
+    retries 3
+    timeout http-request 10s
+    timeout queue 1m
+    timeout connect 10s
+    timeout client 1m
+    timeout server 1m
+    timeout check 10s
+    balance roundrobin
+
+listen glance_api
+    option httplog
+    option forwardfor
+    bind {KOLLA_LB[0]}:{KOLLA_LB[1]}
+    mode http
+    timeout client 6h
+    timeout server 6h
+    option httpchk GET /healthcheck
+{servers}
+"""
+
+
+@pytest.fixture
+def kolla_haproxy(tmp_path):
+    daemon = Haproxy(tmp_path / "haproxy.cfg", run_dir=tmp_path)
+    daemon.config_text = kolla_haproxy_cfg(daemon.admin_socket)
+    with daemon:
+        yield daemon
+
+
+def test_rolling_upgrade_behind_an_unmanaged_kolla_haproxy_drains_by_health_check(
+        stack, images, kolla_haproxy):
+    pillar = upgrade_pillar(stack, "glance_unmanaged_lb", haproxy_health_check=KOLLA_CHECK)
+    del pillar["glance_loadbalancer_hosts"], pillar["kolla_internal_vip_address"]
+    run = stack.deploy(**pillar)
+    assert run.ok(), run
+    for node in ADDRESSES:
+        gu.wait_up(kolla_haproxy.admin_socket, "glance_api", node, timeout=60)
+    before = {}
+    for n in range(2):
+        payload = random_payload(3 * MB, f"unmanaged-lb-{n}")
+        before[upload_image(KOLLA_LB[0], f"before-{n}", payload)] = \
+            hashlib.sha256(payload).hexdigest()
+    client = LoadClient(KOLLA_LB[0], next(iter(before)), rate=20).start()
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    summary = client.stop()
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    text = orchestration_text(ret)
+    assert "drain_by_healthcheck" in text and "lb_drain" not in text
+    assert summary["requests"] > 100 and summary["failed"] == 0, summary
+    assert set(serving(stack).values()) == {images[NEW]}
+    # every node is back in the unmanaged balancer and no drain file is left behind
+    assert {gu.server_state(kolla_haproxy.admin_socket, "glance_api", node)["status"]
+            for node in ADDRESSES} == {"UP"}
+    for node in ADDRESSES:
+        assert not (stack.work / "etc-kolla" / node / "glance-api" / "healthcheck_disable").exists()
+    assert_images_intact(before, [KOLLA_LB[0]])

@@ -1,4 +1,4 @@
-"""glance_upgrade's plan and haproxy.cfg, without Salt or HAProxy."""
+"""glance_upgrade's plan, drain helpers and haproxy.cfg, without Salt or HAProxy."""
 
 import pytest
 
@@ -37,6 +37,24 @@ def config(**kwargs):
                                       **kwargs))
 
 
+def report(image=NEW, image_id="sha256:new", config="h1", healthy=True, running=True,
+           pulled="sha256:new", wanted="h1", errors=()):
+    """What glance_upgrade.prepare answers for one host."""
+    return {"errors": list(errors),
+            "target": {"image": NEW, "image_id": pulled, "labels": {LABEL: wanted}},
+            "container": {"image": image, "image_id": image_id, "labels": {LABEL: config},
+                          "running": running, "healthy": healthy}}
+
+
+LABEL = glance_config.HASH_LABEL
+
+
+def actions(result):
+    """plan steps as short strings: "drain node1", "db expand+migrate", ..."""
+    return [f"{step['action']} {'+'.join(step['db']) if 'db' in step else ','.join(step['hosts'])}"
+            for step in result["steps"]]
+
+
 def test_fresh_rolling_upgrade_starts_with_the_db_node_one_host_at_a_time():
     result = plan()
     assert result["strategy"] == "rolling" and result["refusal"] is None
@@ -47,17 +65,62 @@ def test_fresh_rolling_upgrade_starts_with_the_db_node_one_host_at_a_time():
                                   "sync": False}
 
 
+def test_rolling_steps_drain_stop_expand_apply_enable_then_contract():
+    result = plan(schema_status="expand")
+    assert actions(result) == [
+        "drain node1", "stop node1", "db expand+migrate", "apply node1", "enable node1",
+        "drain node2", "stop node2", "apply node2", "enable node2",
+        "drain node3", "stop node3", "apply node3", "enable node3",
+        "db contract"]
+    assert result["drain"] == "healthcheck"
+
+
+def test_the_formulas_haproxy_drains_through_its_runtime_api():
+    assert plan(managed_lb=True)["drain"] == "haproxy"
+
+
 def test_resume_upgrades_only_what_is_left_and_does_not_expand_again():
     result = plan({"node1": NEW, "node2": NEW}, schema_status="contract")
     assert result["done"] == ["node1", "node2"]
     assert result["batches"] == [["node3"]]
-    assert result["db_steps"]["expand_before"] is False
-    assert result["db_steps"]["contract_after"] is True
+    assert actions(result) == ["drain node3", "stop node3", "apply node3", "enable node3",
+                               "db contract"]
+
+
+def test_resumed_run_with_the_schema_still_at_expand_expands_before_anything_else():
+    # the database node runs the target but expand never finished: expand + migrate
+    # first, with every other node still serving, and contract only after it
+    result = plan({"node1": NEW}, schema_status="expand")
+    assert actions(result)[0] == "db expand+migrate"
+    assert actions(result)[-1] == "db contract"
+    assert result["db_steps"]["expand_before"] is True
+
+
+def test_resumed_run_at_migrate_runs_only_migrate_before_contract():
+    result = plan({host: NEW for host in HOSTS}, schema_status="migrate")
+    assert actions(result) == ["db migrate", "db contract"]
+
+
+@pytest.mark.parametrize("schema", [None, "current", "expand", "migrate", "contract"])
+@pytest.mark.parametrize("done", [(), ("node1",), ("node2",), ("node1", "node2"), tuple(HOSTS)])
+def test_contract_never_runs_before_the_schema_is_migrated_nor_before_the_last_host(
+        schema, done):
+    result = plan({host: NEW for host in done}, schema_status=schema)
+    steps = actions(result)
+    if "db contract" not in steps:
+        assert schema in (None, "current") and not (schema is None and len(done) < 3)
+        return
+    contract = steps.index("db contract")
+    assert contract == len(steps) - 1
+    if schema in ("expand", "migrate"):
+        migrate = [i for i, step in enumerate(steps) if "migrate" in step and "db" in step]
+        assert migrate and migrate[0] < contract
 
 
 def test_hosts_not_running_count_as_still_to_upgrade():
     result = gu.plan(HOSTS, {"node1": NEW}, NEW)
     assert result["batches"] == [["node2"], ["node3"]]
+    assert result["reasons"]["node2"] == ["glance_api is not running"]
 
 
 def test_max_unavailable_never_takes_every_host_down():
@@ -80,7 +143,7 @@ def test_host_dicts_from_settings_are_accepted():
 
 def test_rolling_on_a_single_api_host_is_refused_with_the_fix():
     result = plan(hosts=["node1"])
-    assert result["batches"] == []
+    assert result["batches"] == [] and result["steps"] == []
     assert "glance_enable_rolling_upgrade" in result["refusal"]
     assert "only API host" in result["refusal"]
     assert "glance_enable_rolling_upgrade: no" in result["refusal"]
@@ -103,13 +166,20 @@ def test_legacy_stops_every_host_and_syncs_the_schema():
     assert result["batches"] == [["node1"]] and result["min_healthy"] == 0
     assert result["db_steps"] == {"expand_before": False, "contract_after": False,
                                   "sync": True}
+    assert actions(result) == ["stop node1", "db sync", "apply node1"]
     assert plan(rolling=False)["batches"] == [HOSTS]
+
+
+def test_legacy_release_change_without_schema_change_still_stops_every_host():
+    result = plan(rolling=False, schema_status="current")
+    assert result["strategy"] == "legacy"
+    assert actions(result) == ["stop node1,node2,node3", "apply node1,node2,node3"]
 
 
 def test_nothing_to_do_when_every_host_runs_the_target():
     result = plan({host: NEW for host in HOSTS}, schema_status="current")
     assert result["batches"] == [] and result["done"] == HOSTS
-    assert result["min_healthy"] == 3
+    assert result["min_healthy"] == 3 and result["steps"] == []
     assert result["db_steps"] == {"expand_before": False, "contract_after": False,
                                   "sync": False}
 
@@ -117,20 +187,163 @@ def test_nothing_to_do_when_every_host_runs_the_target():
 def test_contract_still_runs_when_all_hosts_are_done_but_the_schema_is_not():
     result = plan({host: NEW for host in HOSTS}, schema_status="contract")
     assert result["batches"] == []
-    assert result["db_steps"]["contract_after"] is True
+    assert actions(result) == ["db contract"]
 
 
 def test_contract_waits_for_the_last_batch_of_old_hosts():
-    # contract_after means "after the last batch": no batch is left out of it
     result = plan({"node1": NEW}, schema_status="contract")
     assert result["batches"] == [["node2"], ["node3"]]
-    assert result["db_steps"]["contract_after"] is True
+    assert actions(result)[-1] == "db contract"
     assert result["db_steps"]["expand_before"] is False
 
 
-def test_a_schema_still_to_expand_is_expanded_even_when_the_db_node_is_done():
-    result = plan({"node1": NEW}, schema_status="expand")
-    assert result["db_steps"]["expand_before"] is True
+# ---------------------------------------------------------------- drift: config and digest
+
+
+def test_a_config_change_restarts_exactly_the_hosts_whose_hash_differs():
+    reports = {"node1": report(), "node2": report(config="h0"), "node3": report()}
+    result = gu.plan(HOSTS, reports, NEW, schema_status="current")
+    assert result["batches"] == [["node2"]] and result["done"] == ["node1", "node3"]
+    assert result["reasons"]["node2"] == [f"config changed ({LABEL} h0 -> h1)"]
+    assert actions(result) == ["drain node2", "stop node2", "apply node2", "enable node2"]
+
+
+def test_a_rebuilt_image_under_the_same_tag_restarts_the_hosts_on_the_old_digest():
+    reports = {host: report(image_id="sha256:old") for host in HOSTS}
+    reports["node3"] = report()
+    result = gu.plan(HOSTS, reports, NEW, schema_status="current")
+    assert result["batches"] == [["node1"], ["node2"]]
+    assert "changed in the registry" in result["reasons"]["node1"][0]
+
+
+def test_config_restarts_roll_even_when_upgrades_are_legacy():
+    # no schema or release change: nothing needs every API down at once
+    reports = {host: report(config="h0") for host in HOSTS}
+    result = gu.plan(HOSTS, reports, NEW, rolling=False, schema_status="current")
+    assert result["strategy"] == "rolling" and result["batches"] == [[h] for h in HOSTS]
+    assert result["drain"] == "healthcheck"
+
+
+def test_a_config_restart_of_the_only_host_needs_no_drain():
+    result = gu.plan(["node1"], {"node1": report(config="h0")}, NEW, rolling=False,
+                     shared_storage=False, schema_status="current")
+    assert result["refusal"] is None and result["drain"] == "none"
+    assert actions(result) == ["stop node1", "apply node1"]
+
+
+def test_an_unhealthy_host_on_the_target_is_restarted():
+    reports = {host: report() for host in HOSTS}
+    reports["node2"] = report(healthy=False)
+    assert gu.plan(HOSTS, reports, NEW, schema_status="current")["batches"] == [["node2"]]
+
+
+def test_hosts_already_current_are_untouched():
+    reports = {host: report() for host in HOSTS}
+    result = gu.plan(HOSTS, reports, NEW, schema_status="current")
+    assert result["steps"] == [] and result["done"] == HOSTS
+
+
+# ---------------------------------------------------------------- refusals before anything stops
+
+
+def test_a_failed_pull_on_any_host_refuses_the_whole_run():
+    reports = {host: report(image=OLD) for host in HOSTS}
+    reports["node3"] = report(image=OLD, errors=["cannot pull reg/glance-api:2025.1 on node3: "
+                                                 "manifest unknown"])
+    result = gu.plan(HOSTS, reports, NEW)
+    assert result["refusal"] == ("node3: cannot pull reg/glance-api:2025.1 on node3: "
+                                 "manifest unknown")
+    assert result["steps"] == [] and result["batches"] == []
+
+
+def test_a_minion_that_does_not_answer_refuses_the_run():
+    reports = gu.reports_from_answers(HOSTS, {"node1": report(), "node2": report(),
+                                              "node3": "Minion did not return. [No response]"})
+    result = gu.plan(HOSTS, reports, NEW)
+    assert result["refusal"].startswith("node3: no report from glance_upgrade.prepare "
+                                        "(Minion did not return. [No response])")
+    assert result["steps"] == []
+
+
+def test_no_answer_at_all_is_an_error_for_every_host():
+    reports = gu.reports_from_answers(["node1", "node2"], None)
+    assert all("no answer" in r["errors"][0] for r in reports.values())
+
+
+def test_operator_file_errors_found_by_a_host_refuse_the_run():
+    error = ("glance_backend_ceph is on but /etc/kolla/config/glance/ceph.conf is missing")
+    reports = {host: report(image=OLD) for host in HOSTS}
+    reports["node2"]["errors"] = [error]
+    assert gu.plan(HOSTS, reports, NEW)["refusal"] == f"node2: {error}"
+
+
+# ---------------------------------------------------------------- drain by health check
+
+
+@pytest.mark.parametrize("line, down, up", [
+    ("check inter 2000 rise 2 fall 5", 10.0, 4.0),
+    ("check inter 500 rise 3 fall 2", 1.0, 1.5),
+    ("check inter 2s fall 4", 8.0, 4.0),
+    ("check", 6.0, 4.0),  # HAProxy's own defaults: inter 2s, rise 2, fall 3
+])
+def test_balancer_wait_is_fall_and_rise_times_inter_of_kollas_check_line(line, down, up):
+    timing = gu.check_timing(line)
+    assert (timing["down_after"], timing["up_after"]) == (down, up)
+
+
+def test_a_check_line_that_is_not_kollas_shape_is_an_error_naming_the_key():
+    with pytest.raises(gu.UpgradeError, match="haproxy_health_check has fall 'x'"):
+        gu.check_timing("check inter 2000 fall x")
+
+
+PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid
+   0: 0101007F:2454 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0
+   1: 0101007F:2454 0A01007F:D431 01 00000000:00000000 00:00000000 00000000 0
+   2: 0201007F:2454 0A01007F:D432 01 00000000:00000000 00:00000000 00000000 0
+   3: 0101007F:2454 0A01007F:D433 06 00000000:00000000 00:00000000 00000000 0
+   4: 0101007F:0CEA 0A01007F:D434 01 00000000:00000000 00:00000000 00000000 0
+"""
+PROC_TCP6 = """  sl  local_address                         remote_address                        st
+   0: 0000000000000000FFFF00000101007F:2454 0000000000000000FFFF00000A01007F:D435 01
+"""
+
+
+def test_in_flight_counts_established_connections_to_this_nodes_api_port_only():
+    # listening (0A), time-wait (06), another node's address, another port: not counted
+    assert gu.in_flight(PROC_TCP, "127.0.1.1", 9300) == 1
+    assert gu.in_flight(PROC_TCP, "127.0.1.2", 9300) == 1
+    assert gu.in_flight(PROC_TCP, "", 9300) == 2
+    assert gu.in_flight(PROC_TCP6, "127.0.1.1", 9300) == 1
+
+
+def test_the_drain_file_lives_in_the_service_dir_the_container_mounts():
+    assert gu.healthcheck_disable_path("/etc/kolla/glance-api/") == \
+        "/etc/kolla/glance-api/healthcheck_disable"
+    assert glance_config.HEALTHCHECK_DISABLE_FILE == "healthcheck_disable"
+
+
+@pytest.mark.parametrize("release, section, factory", [
+    ("2022.2", "filter:healthcheck", "paste.filter_factory"),
+    ("2025.1", "app:healthcheck", "paste.app_factory"),
+    ("2026.2", "app:healthcheck", "paste.app_factory"),
+])
+def test_glances_health_check_reads_the_drain_file_from_the_mounted_service_dir(
+        release, section, factory):
+    paste = glance_config.api_paste({"glance_major": glance_config.glance_major(release)})
+    assert paste[section][factory].startswith("oslo_middleware:Healthcheck.")
+    assert paste[section]["disable_by_file_path"] == \
+        "/var/lib/kolla/config_files/healthcheck_disable"
+
+
+@pytest.mark.parametrize("flavor", ["", "caching", "cachemanagement", "keystone",
+                                    "keystone+caching", "keystone+cachemanagement"])
+def test_every_paste_flavor_glance_can_ask_for_routes_healthcheck(flavor):
+    name = "glance-api" + (f"-{flavor}" if flavor else "")
+    new = glance_config.api_paste({"glance_major": 33})
+    assert new[f"composite:{name}"]["/healthcheck"] == "healthcheck"
+    assert new["composite:api"][flavor or "default"].endswith("rootapp")
+    old = glance_config.api_paste({"glance_major": 25})
+    assert old[f"pipeline:{name}"]["pipeline"].split()[:2] == ["cors", "healthcheck"]
 
 
 def test_haproxy_frontend_binds_the_vip_and_uses_the_glance_backend():
@@ -178,7 +391,3 @@ def test_show_stat_csv_is_parsed_by_column_name():
     text = ("# pxname,svname,qcur,qmax,scur,smax,status,weight,check_status,\n"
             "glance_api_back,node1,0,0,2,3,DRAIN,1,L7OK,\n")
     assert gu.parse_stat(text)[0]["scur"] == "2"
-
-
-def test_healthcheck_disable_file_is_glances_paste_default():
-    assert gu.healthcheck_disable_path() == "/etc/glance/healthcheck_disable"
