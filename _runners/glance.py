@@ -707,3 +707,107 @@ def import_kolla(globals=None, passwords=None, inventory=None, out=None, default
         __context__["retcode"] = 1  # noqa: F821
         # salt-run exits with a returned dict's retcode
         return {"error": str(exc), "retcode": 1}
+
+
+# ================================================================ salt-run glance.status
+
+STATUS_COLUMNS = (("host", "HOST"), ("release", "RELEASE"), ("image_id", "IMAGE"),
+                  ("health", "HEALTH"), ("drift", "DRIFT"), ("lb", "LB"),
+                  ("cache", "CACHE"), ("next_prune", "NEXT PRUNE"))
+MACHINE_OUTPUTS = ("json", "yaml", "pprint", "raw", "newline_values_only", "quiet")
+
+
+def status_report(hosts, deployment):
+    """
+    Pure: the status of a deployment from each minion's ``glance_status.host``
+    answer (``hosts``: minion -> answer, None for no answer) and the database
+    node's ``glance_status.deployment``.
+    """
+    seen_by = {}
+    for minion, answer in sorted(hosts.items()):
+        for server, word in ((answer or {}).get("balancer") or {}).items():
+            seen_by.setdefault(server, []).append(f"{minion}:{word}")
+    rows, drifted, problems = [], [], []
+    for minion, answer in sorted(hosts.items()):
+        if answer is None or not isinstance(answer, dict):
+            problems.append(f"{minion} did not answer ({answer!r})" if answer else
+                            f"{minion} did not answer")
+            rows.append({"host": minion, "release": "?", "image_id": "?", "health": "no answer",
+                         "drift": "?", "lb": ",".join(seen_by.get(minion, [])) or "-",
+                         "cache": "?", "next_prune": "?"})
+            continue
+        if not answer.get("glance") or not answer.get("api_host"):
+            if answer.get("errors"):
+                problems.append(f"{minion}: pillar errors: " + "; ".join(answer["errors"]))
+            continue
+        drift = answer.get("drift") or []
+        if drift:
+            drifted.append(f"{minion} ({', '.join(drift)})")
+        release = answer.get("release", "-")
+        if answer.get("wanted_release") and release not in ("-", answer["wanted_release"]):
+            release = f"{release} (pillar: {answer['wanted_release']})"
+        rows.append({
+            "host": minion + (" *" if answer.get("db_node") else ""),
+            "release": release,
+            "image_id": answer.get("image_id", "-"),
+            "health": answer.get("health", "-") if answer.get("container") == "running"
+            else answer.get("container", "-"),
+            "drift": ", ".join(drift) or "none",
+            "lb": ",".join(seen_by.get(minion, [])) or "-",
+            "cache": answer.get("cache", "-"),
+            "next_prune": answer.get("next_prune", "-"),
+        })
+    return {"hosts": rows, "schema": deployment.get("schema", "unknown (no database node)"),
+            "keystone": deployment.get("keystone", "unknown (no database node)"),
+            "drift": drifted, "problems": problems}
+
+
+def status_table(report):
+    """Pure: the report as the table people read."""
+    widths = {key: max([len(title)] + [len(str(row[key])) for row in report["hosts"]])
+              for key, title in STATUS_COLUMNS}
+    lines = ["  ".join(title.ljust(widths[key]) for key, title in STATUS_COLUMNS).rstrip()]
+    for row in report["hosts"]:
+        lines.append("  ".join(str(row[key]).ljust(widths[key])
+                               for key, _ in STATUS_COLUMNS).rstrip())
+    if not report["hosts"]:
+        lines.append("(no minion runs glance-api)")
+    lines += ["", "* database node",
+              f"schema:   {report['schema']}",
+              f"keystone: {report['keystone']}",
+              "drift:    " + ("; ".join(report["drift"]) + " — `state.apply glance` (config) or "
+                              "`salt-run state.orchestrate glance.orch.upgrade` (image) "
+                              "brings them in line" if report["drift"] else "none")]
+    lines += [f"problem:  {problem}" for problem in report["problems"]]
+    return "\n".join(lines)
+
+
+def status(tgt="*", tgt_type="glob", timeout=60):
+    """
+    Per API host: release and image, container health, drift against what the
+    pillar renders now (config hash, image, stopped), load balancer state as each
+    HAProxy sees it (UP / DRAIN / DOWN / MAINT), cache usage and next prune; once:
+    the schema (``db check``, cached by image and revision) and the Keystone
+    registration. A table; ``--out json`` gives the data.
+
+    CLI Example::
+
+        salt-run glance.status
+        salt-run glance.status --out json
+        salt-run glance.status tgt='ctl*'
+    """
+    import salt.client  # pylint: disable=import-outside-toplevel
+
+    client = salt.client.get_local_client(__opts__["conf_file"])  # noqa: F821
+    answers = client.cmd(tgt, "glance_status.host", tgt_type=tgt_type, timeout=timeout)
+    expected = client.cmd(tgt, "test.true", tgt_type=tgt_type, timeout=5) or {}
+    hosts = {minion: answers.get(minion) for minion in set(answers) | set(expected)}
+    db_nodes = sorted(m for m, a in hosts.items() if isinstance(a, dict) and a.get("db_node"))
+    deployment = {}
+    if db_nodes:
+        deployment = client.cmd(db_nodes[0], "glance_status.deployment",
+                                timeout=timeout).get(db_nodes[0]) or {}
+    report = status_report(hosts, deployment if isinstance(deployment, dict) else {})
+    if __opts__.get("output") in MACHINE_OUTPUTS:  # noqa: F821
+        return report
+    return status_table(report)
