@@ -8,6 +8,8 @@ Integration tier: the real stack, started once per session and stopped by pid.
             Keystone 127.0.0.5:5000 (its own dockerd "infra") + memcached
             127.0.0.5:11211, a host directory standing in for NFS,
             moto S3 on 127.0.0.1:9000
+    on demand (only the tests that ask for them): Ceph (mon + memstore OSD, cephx) on
+            127.0.0.7, Swift SAIO (keystoneauth) on 127.0.0.8, both on "infra"
 
 Keystone is on in every test: the formula registers glance in it (the database
 node's glance.register) and every request carries a token.
@@ -29,7 +31,9 @@ import yaml
 
 from harness import glance_client
 from harness.daemons import Dockerd, MariaDB, Memcached, Moto, Registry
+from harness.ceph import Ceph
 from harness.keystone import Keystone
+from harness.swift import Swift
 from harness.loopback import hosts
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -49,6 +53,10 @@ DB_ROOT_PASSWORD = "it-root-pw"
 S3_AUTH_PORT = 9001
 KEYSTONE_ADMIN_PASSWORD = "it-admin-pw"
 KEYSTONE_URL = f"http://{KEYSTONE_ADDRESS}:5000"
+CEPH_RELEASE = "pacific"
+CEPH_ADDRESS = "127.0.0.7"
+SWIFT_RELEASE = "2022.2"
+SWIFT_ADDRESS = "127.0.0.8"
 
 
 @pytest.fixture(scope="session")
@@ -340,3 +348,36 @@ def s3_keys():
         else:
             pytest.fail("moto never started to check credentials")
         yield {"url": server.url, "access": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+
+
+def _pushed(keystone, image, release):
+    """image:release of the test images in the registry, built when its inputs changed."""
+    repo = f"{REGISTRY}/{NAMESPACE}/{image}"
+    build.ensure_pushed(release, CACHE, keystone.dockerd.url, repo, image=image)
+    return f"{repo}:{release}"
+
+
+@pytest.fixture(scope="session")
+def ceph(keystone):
+    """One mon + one memstore OSD with cephx, pool images, client.glance (kolla's caps),
+    on the infra dockerd; started only for the tests that ask for it."""
+    server = Ceph(keystone.dockerd, _pushed(keystone, "ceph", CEPH_RELEASE),
+                  address=CEPH_ADDRESS)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def swift(keystone):
+    """Swift SAIO behind keystoneauth, registered in the stack's Keystone, on the infra
+    dockerd; started only for the tests that ask for it."""
+    server = Swift(keystone.dockerd, _pushed(keystone, "swift", SWIFT_RELEASE), keystone,
+                   address=SWIFT_ADDRESS, memcache_servers=keystone.memcache_servers)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
