@@ -81,12 +81,13 @@ with open(path, "w") as handle:
 print("%s groups " + " ".join(sorted(groups)))
 """
 
-# oslo.config >= 6.x: "<group>/<option> is not part of the sample config"; the
-# first releases said "<group>/<option> not found"
+# "<group>/<option> is not part of the sample config" (the first releases said
+# "not found"), logged as root up to oslo.config 9, as oslo_config.validator from 10
 UNKNOWN_RE = re.compile(
-    r"^ERROR:root:(?P<group>.+)/(?P<option>[^/]+?)"
+    r"^ERROR:[\w.]+:(?P<group>.+)/(?P<option>[^/]+?)"
     r"(?: is not part of the sample config| not found)\s*$")
-DEPRECATED_RE = re.compile(r"^WARNING:root:Deprecated opt (?P<group>.+)/(?P<option>[^/]+) found")
+DEPRECATED_RE = re.compile(
+    r"^WARNING:[\w.]+:Deprecated opt (?P<group>.+)/(?P<option>[^/]+) found")
 
 
 def __virtual__():

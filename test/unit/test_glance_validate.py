@@ -59,6 +59,14 @@ def test_an_unknown_section_without_a_close_name_says_remove_it():
         "foo) — remove it or fix its name"]
 
 
+def test_oslo_config_10_logging_as_its_module_is_understood():
+    # glance 33 (2026.2, oslo.config 10.7) logs through oslo_config.validator
+    out = logs((["ERROR:oslo_config.validator:DEFAULT/workerz is not part of the sample "
+                 "config"], 1), CLEAN)
+    assert gv.findings(out, PATHS, IMAGE)["errors"][0].startswith(
+        "/etc/kolla/config/glance.conf: [DEFAULT] workerz is not a Glance option")
+
+
 def test_the_first_validators_not_found_wording_is_understood():
     out = logs((["ERROR:root:DEFAULT/workerz not found"], 1), CLEAN)
     assert "[DEFAULT] workerz is not a Glance option" in \
