@@ -59,10 +59,13 @@ SECRET_PATTERN = re.compile(r"(password|secret|_key$|^key$)")
 SERVICE_NAME = "glance-api"
 CONFIG_DIR_IN_CONTAINER = "/var/lib/kolla/config_files"
 HASH_LABEL = "glance_formula.config_hash"
-# the drain switch: while this file is in the service dir (mounted read-only at
-# CONFIG_DIR_IN_CONTAINER), GET /healthcheck answers 503 and any HAProxy with
-# `option httpchk GET /healthcheck` takes the node out (api_paste points glance at it)
+# the drain switch: while this file is in the host's drain dir (<service dir>-drain,
+# mounted read-only here), GET /healthcheck answers 503 and any HAProxy with
+# `option httpchk GET /healthcheck` takes the node out (api_paste points glance at it).
+# Not the service dir: that one is 0750 root, so the container's glance user could not
+# see into it, and glance.config cleans it.
 HEALTHCHECK_DISABLE_FILE = "healthcheck_disable"
+DRAIN_DIR_IN_CONTAINER = "/var/lib/kolla/glance-drain"
 # glance's paste file put the health check in the pipeline as a filter up to 2024.2 and
 # routes /healthcheck to an app from 2025.1 (newer oslo.middleware refuses the filter)
 PASTE_APP_HEALTHCHECK_FROM_MAJOR = 30
@@ -758,6 +761,7 @@ def settings(defaults, pillar, minion_id, grains=None, read_file=None, topology=
         "api_port": nums["glance_api_port"],
         "listen_port": nums["glance_api_listen_port"],
         "service_dir": f"{flags['node_config_directory']}/{SERVICE_NAME}",
+        "drain_dir": f"{flags['node_config_directory']}/{SERVICE_NAME}-drain",
         "database": database(flags, nums),
         "container": container_options(flags, api_address, errors, warnings),
     }
@@ -1060,7 +1064,7 @@ def uwsgi_ini(s):
 def api_paste(s):
     """
     glance-api-paste.ini as a dict: glance's own pipelines for every flavor, with the
-    health check switched off by a file in the service dir instead of /etc/glance
+    health check switched off by a file in the drain dir instead of /etc/glance
     (which the host cannot reach: /etc/glance lives inside the container).
     """
     head = ["cors", "http_proxy_to_wsgi", "versionnegotiation", "osprofiler"]
@@ -1073,7 +1077,7 @@ def api_paste(s):
             chains[flavor] = head + auth_filters + cache_filters + ["rootapp"]
     check = {
         "backends": "disable_by_file",
-        "disable_by_file_path": f"{CONFIG_DIR_IN_CONTAINER}/{HEALTHCHECK_DISABLE_FILE}",
+        "disable_by_file_path": f"{DRAIN_DIR_IN_CONTAINER}/{HEALTHCHECK_DISABLE_FILE}",
     }
     paste = {}
     if s["glance_major"] >= PASTE_APP_HEALTHCHECK_FROM_MAJOR:
@@ -1388,6 +1392,7 @@ def services(s):
     url = f"http://{url_host(s['api_address'])}:{s['listen_port']}"
     volumes = [
         f"{s['service_dir']}/:{CONFIG_DIR_IN_CONTAINER}/:ro",
+        f"{s['drain_dir']}/:{DRAIN_DIR_IN_CONTAINER}/:ro",
         "/etc/localtime:/etc/localtime:ro",
         f"{flags['glance_file_datadir_volume']}:/var/lib/glance/",
         "kolla_logs:/var/log/kolla/",

@@ -242,10 +242,10 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
     return result
 
 
-def healthcheck_disable_path(service_dir):
+def healthcheck_disable_path(drain_dir):
     """While this host file exists, glance on the node answers 503 on /healthcheck
-    (the service dir is mounted in the container; api_paste points glance at it)."""
-    return f"{str(service_dir).rstrip('/')}/healthcheck_disable"
+    (the drain dir is mounted in the container; api_paste points glance at it)."""
+    return f"{str(drain_dir).rstrip('/')}/healthcheck_disable"
 
 
 def check_timing(line):
@@ -488,7 +488,7 @@ def wait_healthy(url, timeout=300, interval=2):
         return last["status"] == 200
 
     def failure():
-        hint = ("the node may still be drained: remove healthcheck_disable from its service "
+        hint = ("the node may still be drained: remove healthcheck_disable from its drain "
                 "dir (glance_upgrade.stop_api does)" if last["status"] == 503
                 else "look at the glance_api log")
         return f"{url}{HEALTHCHECK_PATH} answered {last['status']} for {timeout}s — {hint}"
@@ -546,7 +546,7 @@ def stop_api(timeout=60):
         result["stopped"] = True
     else:
         result["why"] = "not running"
-    disable = healthcheck_disable_path(settings["service_dir"])
+    disable = healthcheck_disable_path(settings["drain_dir"])
     if os.path.exists(disable):
         os.remove(disable)
         result["undrained"] = disable
@@ -652,10 +652,11 @@ def drain_by_healthcheck(timeout=None):
     settings, timing = _own_check()
     api = settings["services"]["glance-api"]
     timeout = float(timeout or settings["numbers"]["glance_drain_timeout"])
-    disable = healthcheck_disable_path(settings["service_dir"])
+    disable = healthcheck_disable_path(settings["drain_dir"])
     facts = container_facts(api)
     if not facts or not facts["running"]:
         return {"drained": False, "why": "glance_api is not running"}
+    os.makedirs(settings["drain_dir"], mode=0o755, exist_ok=True)
     with open(disable, "w", encoding="utf-8") as handle:
         handle.write("drained by glance_upgrade.drain_by_healthcheck\n")
     last = {}

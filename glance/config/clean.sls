@@ -4,3 +4,7 @@
 glance-config-clean-file-absent:
   file.absent:
     - name: {{ glance.service_dir }}
+
+glance-config-clean-file-absent-drain:
+  file.absent:
+    - name: {{ glance.drain_dir }}

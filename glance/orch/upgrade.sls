@@ -37,7 +37,8 @@
 {%-     do why_not.append('glance:glance_api_hosts is empty, so every minion that applies '
           ~ 'glance is its own single API host, and glance is deployed on '
           ~ hosts | join(', ') ~ ' — list the hosts that share one database in '
-          ~ 'glance_api_hosts') %}
+          ~ 'glance_api_hosts, in a pillar the master sees too (orchestrate renders '
+          ~ 'with the pillar of minion id ' ~ grains.id ~ ')') %}
 {%-   endif %}
 {%- endif %}
 {%- do why_not.extend(s.errors) %}

@@ -229,18 +229,24 @@ FEATURES = {"glance_enable_property_protection": "yes",
             "glance_enable_interoperable_image_import": "yes"}
 
 
-def test_upgrade_with_property_protection_and_import_reads_each_hosts_operator_files(
-        stack, images, custom_files):
+def test_rolling_upgrade_on_ceph_with_property_protection_and_import(
+        stack, images, ceph, custom_files):
+    # every operator file kolla keeps under node_custom_config: the Ceph conf and the
+    # client.glance keyring, the property rules, the import conf — each host reads its own
+    ceph.write_client_files(stack.work / "custom")
     custom_files("glance/property-protections-rules.conf", RULES)
     custom_files("glance/glance-image-import.conf", IMPORT_CONF)
-    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_features", **FEATURES))
+    pillar = upgrade_pillar(stack, "glance_ceph_features", glance_backend_ceph="yes",
+                            **FEATURES)
+    before = deploy_with_images(stack, pillar)
     client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
     ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
     summary = client.stop()
     assert ret.returncode == 0, ret.stdout[-4000:]
-    assert summary["failed"] == 0, summary
+    assert summary["requests"] > 100 and summary["failed"] == 0, summary
     assert set(serving(stack).values()) == {images[NEW]}
     assert schema(stack, images[NEW]) == "current"
+    assert set(before) <= set(ceph.rbd_ls("images"))
     assert_images_intact(before)
 
 
@@ -358,5 +364,6 @@ def test_rolling_upgrade_behind_an_unmanaged_kolla_haproxy_drains_by_health_chec
     assert {gu.server_state(kolla_haproxy.admin_socket, "glance_api", node)["status"]
             for node in ADDRESSES} == {"UP"}
     for node in ADDRESSES:
-        assert not (stack.work / "etc-kolla" / node / "glance-api" / "healthcheck_disable").exists()
+        assert not (stack.work / "etc-kolla" / node / "glance-api-drain" /
+                    "healthcheck_disable").exists()
     assert_images_intact(before, [KOLLA_LB[0]])

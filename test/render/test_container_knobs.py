@@ -10,6 +10,8 @@ import pytest
 
 SALT_CALL = pathlib.Path(sys.executable).parent / "salt-call"
 CONFIG_BIND = "/var/lib/kolla/config_files/:ro"
+# the drain switch for balancers the formula does not manage (glance_upgrade)
+DRAIN_BIND = "/var/lib/kolla/glance-drain/:ro"
 
 
 def container(minion, **glance):
@@ -33,7 +35,8 @@ def container(minion, **glance):
 def extra_binds(args):
     default = {"/etc/localtime:/etc/localtime:ro", "glance:/var/lib/glance/",
                "kolla_logs:/var/log/kolla/"}
-    return [b for b in args["binds"] if b not in default and not b.endswith(CONFIG_BIND)]
+    return [b for b in args["binds"] if b not in default and not b.endswith(CONFIG_BIND)
+            and not b.endswith(DRAIN_BIND)]
 
 
 CERTS = "/etc/pki/corp:/etc/pki/corp:ro"

@@ -2,8 +2,15 @@
 
 import pytest
 
+import pathlib
+
+import yaml
+
 import glance_config
 import glance_upgrade as gu
+
+DEFAULTS = yaml.safe_load((pathlib.Path(__file__).parents[2] / "glance/parameters/defaults.yaml")
+                          .read_text())
 
 HOSTS = ["node1", "node2", "node3"]
 OLD, NEW = "reg/glance-api:2022.2", "reg/glance-api:2025.1"
@@ -316,10 +323,20 @@ def test_in_flight_counts_established_connections_to_this_nodes_api_port_only():
     assert gu.in_flight(PROC_TCP6, "127.0.1.1", 9300) == 1
 
 
-def test_the_drain_file_lives_in_the_service_dir_the_container_mounts():
-    assert gu.healthcheck_disable_path("/etc/kolla/glance-api/") == \
-        "/etc/kolla/glance-api/healthcheck_disable"
-    assert glance_config.HEALTHCHECK_DISABLE_FILE == "healthcheck_disable"
+def test_the_drain_file_is_in_a_dir_the_container_mounts_and_glance_can_enter():
+    # the service dir is 0750 root: glance (uid 42415) in the container cannot see into
+    # it, so the switch has its own bind
+    s = glance_config.settings(DEFAULTS, {"api_interface_address": "10.0.0.11",
+                                          "enable_keystone": "no", "openstack_release": "2025.1",
+                                          "glance_database_password": "pw"}, "node1")
+    assert s["errors"] == [] and s["drain_dir"] == "/etc/kolla/glance-api-drain"
+    assert "/etc/kolla/glance-api-drain/:/var/lib/kolla/glance-drain/:ro" in \
+        s["services"]["glance-api"]["volumes"]
+    assert gu.healthcheck_disable_path(s["drain_dir"]) == \
+        "/etc/kolla/glance-api-drain/healthcheck_disable"
+    paste = glance_config.ini_loads(s["files"]["glance-api-paste.ini"]["contents"])
+    assert paste["app:healthcheck"]["disable_by_file_path"] == \
+        "/var/lib/kolla/glance-drain/healthcheck_disable"
 
 
 @pytest.mark.parametrize("release, section, factory", [
@@ -332,7 +349,7 @@ def test_glances_health_check_reads_the_drain_file_from_the_mounted_service_dir(
     paste = glance_config.api_paste({"glance_major": glance_config.glance_major(release)})
     assert paste[section][factory].startswith("oslo_middleware:Healthcheck.")
     assert paste[section]["disable_by_file_path"] == \
-        "/var/lib/kolla/config_files/healthcheck_disable"
+        "/var/lib/kolla/glance-drain/healthcheck_disable"
 
 
 @pytest.mark.parametrize("flavor", ["", "caching", "cachemanagement", "keystone",
