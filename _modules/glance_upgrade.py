@@ -665,11 +665,14 @@ def drain_by_healthcheck(timeout=None):
         last["status"] = healthcheck_status(api["url"])
         return last["status"] == 503
 
+    noticed = None
+    # an unhealthy node is out of the balancer already: keep it out, nothing to prove
     try:
-        _, noticed = poll(answers_503, 30, 0.2, lambda: (
-            f"{api['url']}{HEALTHCHECK_PATH} still answers {last['status']} with {disable} "
-            "in place — glance does not use the formula's glance-api-paste.ini; apply "
-            "glance.config to this node first"))
+        if facts["healthy"]:
+            _, noticed = poll(answers_503, 30, 0.2, lambda: (
+                f"{api['url']}{HEALTHCHECK_PATH} still answers {last['status']} with "
+                f"{disable} in place — glance does not use the formula's "
+                "glance-api-paste.ini; apply glance.config to this node first"))
     except UpgradeError:
         os.remove(disable)
         raise
