@@ -263,7 +263,9 @@ def overrides(image, paths, enabled_backends="", timeout=300):
     image_id = _image_id(image)
     key = verdict_key(image_id, texts, groups) if image_id else None
     if key and not errors and os.path.exists(_verdict_path(key)):
-        return {"errors": [], "warnings": [], "files": readable, "cached": True}
+        with open(_verdict_path(key), encoding="utf-8") as handle:
+            warnings = json.load(handle)["warnings"]
+        return {"errors": [], "warnings": warnings, "files": readable, "cached": True}
     try:
         run = __salt__["glance_db.oneshot"](  # noqa: F821
             CONTAINER_NAME, image, [], command(len(readable)),
@@ -283,8 +285,8 @@ def overrides(image, paths, enabled_backends="", timeout=300):
     result["errors"] = errors + result["errors"]
     result["files"] = readable
     key = verdict_key(_image_id(image), texts, groups)
-    if not result["errors"] and not result["warnings"]:
+    if not result["errors"]:
         os.makedirs(os.path.dirname(_verdict_path(key)), mode=0o700, exist_ok=True)
         with open(_verdict_path(key), "w", encoding="utf-8") as handle:
-            handle.write(image + "\n")
+            json.dump({"image": image, "warnings": result["warnings"]}, handle)
     return result
