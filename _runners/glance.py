@@ -306,25 +306,39 @@ def truthy(value):
     return str(value).strip().lower() in ("yes", "true", "on", "1", "y")
 
 
+class Unresolved(LookupError):
+    """A kolla expression the import cannot evaluate."""
+
+
 def resolve(key, values, stack=()):
     """A value with kolla's `{{ other }}` references filled in; None if it cannot be."""
-    value = values.get(key, KOLLA_DEFAULTS.get(key))
-    if not isinstance(value, str) or "{{" not in value:
-        return value
     if key in stack:
         return None
+    try:
+        return fill(values.get(key, KOLLA_DEFAULTS.get(key)), values, stack + (key,))
+    except Unresolved:
+        return None
+
+
+def fill(value, values, stack):
+    """``value`` (also inside lists and mappings) with its references filled in."""
+    if isinstance(value, list):
+        return [fill(item, values, stack) for item in value]
+    if isinstance(value, dict):
+        return {k: fill(v, values, stack) for k, v in value.items()}
+    if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+        return value
 
     def one(match):
-        found = resolve(match.group(1), values, stack + (key,))
+        found = resolve(match.group(1), values, stack)
         if found is None or isinstance(found, (dict, list)):
-            raise LookupError(match.group(1))
+            raise Unresolved(match.group(1))
         return str(found)
 
-    try:
-        text = REFERENCE.sub(one, value)
-    except LookupError:
-        return None
-    return None if "{{" in text or "{%" in text else text
+    text = REFERENCE.sub(one, value)
+    if "{{" in text or "{%" in text:
+        raise Unresolved(text)
+    return text
 
 
 def convert(globals_, passwords, inventory, known, sources):

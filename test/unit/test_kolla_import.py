@@ -483,3 +483,12 @@ def test_the_top_lists_the_shared_pillar_before_the_per_host_files(tmp_path):
     assert top.index("control01,control02,control03,network01:") < top.index("  control02:")
     host = yaml.safe_load((tmp_path / "out/glance_kolla/host_control02.sls").read_text())
     assert host == {"glance": {"glance_api_workers": "7"}}
+
+
+def test_references_inside_lists_and_mappings_resolve_too():
+    plan = convert({"node_config": "/etc/kolla",
+                    "glance_extra_volumes": ["{{ node_config }}/certs:/etc/glance/certs:ro"],
+                    "glance_api_dimensions": {"mem_limit": "{{ glance_mem }}"}})
+    assert plan["shared"]["glance_extra_volumes"] == ["/etc/kolla/certs:/etc/glance/certs:ro"]
+    assert "glance_api_dimensions" not in plan["shared"]
+    assert "cannot evaluate" in plan["left_out"]["globals.yml"]["glance_api_dimensions"]
