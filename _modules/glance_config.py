@@ -835,13 +835,14 @@ def check_images(flags, errors):
             "name — use lowercase letters, digits and single . _ - between them "
             "(slashes between parts), e.g. docker_namespace: openstack.kolla"
         )
-    tag = str(flags["openstack_tag"] or "")
-    if tag and not TAG_RE.fullmatch(tag):
-        errors.append(
-            f"glance:openstack_tag is {tag!r}, which docker refuses as a tag — use up to "
-            "128 letters, digits, _ . - (not starting with . or -), e.g. "
-            "openstack_tag: 2025.1-debian-bookworm"
-        )
+    for key in ("openstack_tag", "glance_tag"):
+        tag = str(flags[key] or "")
+        if tag and not TAG_RE.fullmatch(tag):
+            errors.append(
+                f"glance:{key} is {tag!r}, which docker refuses as a tag — use up to "
+                "128 letters, digits, _ . - (not starting with . or -), e.g. "
+                f"{key}: 2025.1-debian-bookworm"
+            )
     for key in VOLUME_KEYS:
         value = str(flags[key] or "")
         if value and not value.startswith("/") and not VOLUME_NAME_RE.fullmatch(value):
@@ -853,7 +854,8 @@ def check_images(flags, errors):
 
 
 def image_name(flags, release):
-    tag = flags["openstack_tag"] or release
+    # kolla: glance_tag falls back to openstack_tag (the release here)
+    tag = flags["glance_tag"] or flags["openstack_tag"] or release
     registry = flags["docker_registry"]
     prefix = f"{registry}/" if registry else ""
     return f"{prefix}{flags['docker_namespace']}/glance-api:{tag}"

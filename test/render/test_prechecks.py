@@ -103,6 +103,10 @@ VALUE_CASES = {
         {"openstack_tag": "2025.1 latest"},
         "glance:openstack_tag is '2025.1 latest', which docker refuses as a tag",
     ),
+    "glance_tag_docker_refuses": (
+        {"glance_tag": "-rc1"},
+        "glance:glance_tag is '-rc1', which docker refuses as a tag",
+    ),
     "namespace_docker_refuses": (
         {"docker_namespace": "Kolla"},
         "glance:docker_namespace is 'Kolla', which docker refuses in an image name",

@@ -142,6 +142,10 @@ BAD = {
     "tag_starting_with_dot": (
         {"openstack_tag": ".2025"},
         "glance:openstack_tag is '.2025', which docker refuses as a tag"),
+    "glance_tag_with_slash": (
+        {"glance_tag": "2025.1/debian"},
+        "glance:glance_tag is '2025.1/debian', which docker refuses as a tag — use up to "
+        "128 letters, digits, _ . - (not starting with . or -), e.g. glance_tag: "),
     "namespace_upper_case": (
         {"docker_namespace": "OpenStack.Kolla"},
         "glance:docker_namespace is 'OpenStack.Kolla', which docker refuses"),
@@ -240,3 +244,10 @@ def test_ipv6_database_address_is_bracketed_in_the_connection_url():
     conf = gc.ini_loads(s["files"]["glance-api.conf"]["contents"])
     assert conf["database"]["connection"] == \
         "mysql+pymysql://glance:pw@[2001:db8::20]:3306/glance"
+
+
+def test_glance_tag_wins_over_openstack_tag_for_the_glance_api_image_only():
+    s = settings(**dict(OK, openstack_tag="2025.1-rocky-9", glance_tag="2025.1-rocky-9-fix1"))
+    assert s["image"] == "quay.io/openstack.kolla/glance-api:2025.1-rocky-9-fix1"
+    assert settings(**dict(OK, openstack_tag="2025.1-rocky-9"))["image"] == \
+        "quay.io/openstack.kolla/glance-api:2025.1-rocky-9"
