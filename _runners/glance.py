@@ -142,7 +142,7 @@ def add_host(inventory, group, host, variables):
     inventory["hostvars"].setdefault(host, {}).update(variables)
 
 
-def expand_range(pattern, source, lineno):
+def expand_range(pattern, source, where):
     """Ansible's host ranges: control[01:03] -> control01, control02, control03."""
     match = re.fullmatch(r"(.*)\[([0-9a-z]+):([0-9a-z]+)\](.*)", pattern)
     if not match:
@@ -155,10 +155,10 @@ def expand_range(pattern, source, lineno):
         letters = string.ascii_lowercase
         items = list(letters[letters.index(first):letters.index(last) + 1])
     else:
-        raise KollaImportError(f"{source}: line {lineno}: host range {pattern!r} is not "
+        raise KollaImportError(f"{source}: {where}: host range {pattern!r} is not "
                                "[<from>:<to>] of numbers or letters")
     if not items:
-        raise KollaImportError(f"{source}: line {lineno}: host range {pattern!r} is empty")
+        raise KollaImportError(f"{source}: {where}: host range {pattern!r} is empty")
     return [f"{head}{item}{tail}" for item in items]
 
 
@@ -210,7 +210,7 @@ def parse_ini_inventory(text, source):
             group_of(inventory, group)["vars"][key.strip()] = value
         else:
             variables = key_values(tokens[1:], source, lineno)
-            for host in expand_range(tokens[0], source, lineno):
+            for host in expand_range(tokens[0], source, f"line {lineno}"):
                 add_host(inventory, group, host, variables)
     return inventory
 
@@ -234,7 +234,7 @@ def parse_yaml_group(inventory, name, body, source):
         if variables is not None and not isinstance(variables, dict):
             raise KollaImportError(f"{source}: host {host!r} in group {name!r} has "
                                    f"{variables!r}, expected a mapping of host vars")
-        for one in expand_range(str(host), source, "-"):
+        for one in expand_range(str(host), source, f"group {name!r}"):
             add_host(inventory, name, one, variables or {})
     group["vars"].update(body.get("vars") or {})
     for child, child_body in (body.get("children") or {}).items():

@@ -492,3 +492,11 @@ def test_references_inside_lists_and_mappings_resolve_too():
     assert plan["shared"]["glance_extra_volumes"] == ["/etc/kolla/certs:/etc/glance/certs:ro"]
     assert "glance_api_dimensions" not in plan["shared"]
     assert "cannot evaluate" in plan["left_out"]["globals.yml"]["glance_api_dimensions"]
+
+
+def test_a_bad_host_range_in_a_yaml_inventory_names_its_group():
+    with pytest.raises(runner.KollaImportError,
+                       match=r"multinode.yml: group 'control': host range 'ctl\[3:1\]' is "
+                             "empty"):
+        runner.parse_inventory("all:\n  children:\n    control:\n      hosts:\n"
+                               "        ctl[3:1]:\n", "multinode.yml")
