@@ -348,150 +348,178 @@ def convert(globals_, passwords, inventory, known, sources):
     ``known`` is the formula's key set (defaults.yaml); ``sources`` names the files
     for messages: ``{"globals": ..., "passwords": ..., "inventory": ...}``.
     """
-    shared, secrets, per_host = {}, {}, {}
-    carried = {"globals.yml": [], "passwords.yml": [], "inventory": {}}
-    derived, warnings = {}, []
-    left_out = {"globals.yml": {}, "passwords.yml": {}, "inventory": {}}
-    used_for = {}
+    plan = {
+        "shared": {}, "secrets": {}, "hosts": {}, "derived": {}, "warnings": [],
+        "carried": {"globals.yml": [], "passwords.yml": [], "inventory": {}},
+        "left_out": {"globals.yml": {}, "passwords.yml": {}, "inventory": {}},
+        # kolla variable -> the formula keys derived from it
+        "used_for": {},
+    }
+    carry_globals(plan, globals_, known)
+    carry_passwords(plan, passwords, globals_, known, sources["passwords"])
+    derive_from_globals(plan, globals_, known)
+    place_hosts(plan, globals_, inventory, known, sources["inventory"])
+    for name, keys in plan.pop("used_for").items():
+        if name in plan["left_out"]["globals.yml"]:
+            plan["left_out"]["globals.yml"][name] = (
+                f"used to derive {', '.join(sorted(set(keys)))}")
+    if not truthy(globals_.get("enable_glance", "yes")):
+        plan["warnings"].append("enable_glance is off in globals.yml — the pillar is "
+                                "written anyway; target the hosts only when Glance should run")
+    if "kolla_base_distro" in globals_ and "openstack_tag" not in globals_:
+        plan["warnings"].append(
+            "no openstack_tag: the formula pulls glance-api:<openstack_release>; set "
+            f"openstack_tag (kolla's is <release>-{globals_['kolla_base_distro']}-<version>)")
+    return plan
 
-    def put(key, value):
-        (secrets if SECRET_PATTERN.search(key) else shared)[key] = value
 
+def put(plan, key, value):
+    """Into the shared pillar, or the 0600 secrets file when the key looks secret."""
+    plan["secrets" if SECRET_PATTERN.search(key) else "shared"][key] = value
+
+
+def carry_globals(plan, globals_, known):
+    left_out = plan["left_out"]["globals.yml"]
     for key in sorted(globals_):
         value = resolve(key, globals_)
         if key not in known:
-            left_out["globals.yml"][key] = REASONS.get(key, OTHER_SERVICE)
+            left_out[key] = REASONS.get(key, OTHER_SERVICE)
         elif globals_[key] is None:
-            left_out["globals.yml"][key] = "empty in globals.yml: the formula's default applies"
+            left_out[key] = "empty in globals.yml: the formula's default applies"
         elif value is None:
-            left_out["globals.yml"][key] = (
-                f"its value {globals_[key]!r} is an expression the import cannot evaluate "
-                "— set the resulting value")
+            left_out[key] = (f"its value {globals_[key]!r} is an expression the import "
+                             "cannot evaluate — set the resulting value")
         else:
-            put(key, value)
-            carried["globals.yml"].append(key)
+            put(plan, key, value)
+            plan["carried"]["globals.yml"].append(key)
 
+
+def carry_passwords(plan, passwords, globals_, known, source):
     for key in sorted(passwords):
         if key not in known:
-            left_out["passwords.yml"][key] = REASONS.get(key, PASSWORD_OF_OTHERS)
+            plan["left_out"]["passwords.yml"][key] = REASONS.get(key, PASSWORD_OF_OTHERS)
             continue
         value = passwords[key]
         if value is None or value == "":
-            warnings.append(f"{sources['passwords']}: {key} is empty — run kolla-genpwd "
-                            "or set it, the formula needs it")
+            plan["warnings"].append(f"{source}: {key} is empty — run kolla-genpwd or set "
+                                    "it, the formula needs it")
             continue
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise KollaImportError(f"{sources['passwords']}: {key} is a "
-                                   f"{type(value).__name__}, expected a string")
-        if key in globals_:
-            warnings.append(f"{key} is in both files; passwords.yml wins (kolla passes it "
-                            "last)")
-            shared.pop(key, None)
-            carried["globals.yml"].remove(key)
-        secrets[key] = str(value)
-        carried["passwords.yml"].append(key)
+            raise KollaImportError(f"{source}: {key} is a {type(value).__name__}, expected "
+                                   "a string")
+        if key in plan["carried"]["globals.yml"]:
+            plan["warnings"].append(f"{key} is in both files; passwords.yml wins (kolla "
+                                    "passes it last)")
+            plan["shared"].pop(key, None)
+            plan["carried"]["globals.yml"].remove(key)
+        plan["secrets"][key] = str(value)
+        plan["carried"]["passwords.yml"].append(key)
 
-    def derive(key, value, how, inputs):
-        if key in known and key not in globals_ and value not in (None, ""):
-            put(key, value)
-            derived[key] = how
-            for name in inputs:
-                used_for.setdefault(name, []).append(key)
 
+def derive(plan, globals_, known, key, value, how, inputs):
+    """A formula key kolla computes from other variables, unless globals.yml sets it."""
+    if key in known and key not in globals_ and value not in (None, ""):
+        put(plan, key, value)
+        plan["derived"][key] = how
+        for name in inputs:
+            plan["used_for"].setdefault(name, []).append(key)
+
+
+def derive_from_globals(plan, globals_, known):
     for key, source in ROLE_DEFAULTS.items():
-        derive(key, resolve(source, globals_), f"kolla's role default {{{{ {source} }}}}",
-               [source])
-    internal = resolve("kolla_internal_fqdn", globals_)
-    if internal:
-        derive("database_address", internal, "kolla's database_address = "
-               "kolla_internal_fqdn", ["kolla_internal_fqdn"])
-        proto = "https" if truthy(resolve("kolla_enable_tls_internal", globals_)) else "http"
-        port = resolve("keystone_internal_port", globals_)
-        derive("keystone_internal_url", f"{proto}://{host_in_url(internal)}:{port}",
-               "kolla's keystone_internal_url = <internal protocol>://kolla_internal_fqdn:"
-               "keystone_internal_port", ["kolla_internal_fqdn", "keystone_internal_port",
-                                          "kolla_enable_tls_internal"])
-    external = resolve("kolla_external_fqdn", globals_)
-    if external:
-        proto = "https" if truthy(resolve("kolla_enable_tls_external", globals_)) else "http"
-        port = resolve("keystone_public_port", globals_)
-        derive("keystone_public_url", f"{proto}://{host_in_url(external)}:{port}",
-               "kolla's keystone_public_url = <public protocol>://kolla_external_fqdn:"
-               "keystone_public_port", ["kolla_external_fqdn", "keystone_public_port",
-                                        "kolla_enable_tls_external"])
+        derive(plan, globals_, known, key, resolve(source, globals_),
+               f"kolla's role default {{{{ {source} }}}}", [source])
+    for scope, address_key, url_key in (("internal", "kolla_internal_fqdn",
+                                         "keystone_internal_url"),
+                                        ("external", "kolla_external_fqdn",
+                                         "keystone_public_url")):
+        address = resolve(address_key, globals_)
+        if not address:
+            continue
+        tls = f"kolla_enable_tls_{scope}"
+        port = "keystone_internal_port" if scope == "internal" else "keystone_public_port"
+        proto = "https" if truthy(resolve(tls, globals_)) else "http"
+        derive(plan, globals_, known, url_key,
+               f"{proto}://{host_in_url(address)}:{resolve(port, globals_)}",
+               f"kolla's {url_key} = <{scope} protocol>://{address_key}:{port}",
+               [address_key, port, tls])
+        if scope == "internal":
+            derive(plan, globals_, known, "database_address", address,
+                   f"kolla's database_address = {address_key}", [address_key])
 
+
+def from_inventory(plan, globals_, key, value, how):
+    """An inventory-derived key; globals.yml wins when it sets the key (extra vars)."""
+    if key in globals_:
+        plan["warnings"].append(f"{key} comes from globals.yml, not from {how}: kolla's "
+                                "globals (extra vars) win")
+        return
+    put(plan, key, value)
+    plan["derived"][key] = how
+
+
+def place_hosts(plan, globals_, inventory, known, source):
+    """glance_api_hosts, glance_loadbalancer_hosts, memcached_servers, per-host files."""
     api_group = next((g for g in API_GROUPS if group_hosts(inventory, g)), None)
     if api_group is None:
         raise KollaImportError(
-            f"{sources['inventory']}: no host in any of the groups "
-            f"{', '.join(API_GROUPS)} — kolla runs glance-api on the glance-api group")
+            f"{source}: no host in any of the groups {', '.join(API_GROUPS)} — kolla runs "
+            "glance-api on the glance-api group")
     api_hosts = group_hosts(inventory, api_group)
     lb_group = next((g for g in LB_GROUPS if group_hosts(inventory, g)), None)
     lb_hosts = group_hosts(inventory, lb_group) if lb_group else []
+    plan.update(api_hosts=api_hosts, lb_hosts=lb_hosts,
+                targets=list(dict.fromkeys(api_hosts + lb_hosts)))
+
     entries, origins = [], []
     for host in api_hosts:
         address, origin = api_address(host_vars(inventory, host))
         entries.append({"id": host, "address": address} if address else host)
         origins.append(f"{host}: {origin}")
-    shared["glance_api_hosts"] = entries
-    derived["glance_api_hosts"] = (f"the {api_group} group in inventory order; addresses "
-                                   f"from {', '.join(origins)}")
+    from_inventory(plan, globals_, "glance_api_hosts", entries,
+                   f"the {api_group} group in inventory order; addresses from "
+                   f"{', '.join(origins)}")
     interface = next((k for k in ("api_interface", "network_interface") if k in globals_), None)
     if interface and any(o.endswith("ansible_host") for o in origins):
-        warnings.append(
+        plan["warnings"].append(
             f"glance_api_hosts takes the addresses from ansible_host although globals.yml "
             f"names {interface}: if the API network is not the SSH one, give each host "
             "api_interface_address (or api_interface) in the inventory")
     if lb_hosts and "glance_loadbalancer_hosts" in known:
-        shared["glance_loadbalancer_hosts"] = lb_hosts
-        derived["glance_loadbalancer_hosts"] = f"the {lb_group} group"
+        from_inventory(plan, globals_, "glance_loadbalancer_hosts", lb_hosts,
+                       f"the {lb_group} group")
         if not resolve("kolla_internal_vip_address", globals_):
-            warnings.append("the inventory has load balancer hosts but globals.yml no "
-                            "kolla_internal_vip_address — the formula's HAProxy needs it")
+            plan["warnings"].append("the inventory has load balancer hosts but globals.yml "
+                                    "no kolla_internal_vip_address — the formula's HAProxy "
+                                    "needs it")
 
     memcached = group_hosts(inventory, "memcached")
     if memcached and "memcached_servers" in known and "memcached_servers" not in globals_:
         addresses = {h: memcached_address(host_vars(inventory, h)) for h in memcached}
         missing = [h for h, a in addresses.items() if not a]
         if missing:
-            warnings.append(
+            plan["warnings"].append(
                 f"memcached_servers not set: {', '.join(missing)} in the memcached group "
                 "has no ansible_host / api_interface_address IP — set memcached_servers")
         else:
             port = resolve("memcached_port", globals_)
-            put("memcached_servers", [f"{host_in_url(a)}:{port}" for a in addresses.values()])
-            derived["memcached_servers"] = "the memcached group's addresses and memcached_port"
-            used_for.setdefault("memcached_port", []).append("memcached_servers")
+            from_inventory(plan, globals_, "memcached_servers",
+                           [f"{host_in_url(a)}:{port}" for a in addresses.values()],
+                           "the memcached group's addresses and memcached_port")
+            plan["used_for"].setdefault("memcached_port", []).append("memcached_servers")
 
-    targets = list(dict.fromkeys(api_hosts + lb_hosts))
-    for host in targets:
+    for host in plan["targets"]:
         hv = host_vars(inventory, host)
         # kolla passes globals.yml as extra vars (-e @globals.yml): they beat host vars
         own = {k: v for k, v in sorted(hv.items()) if k in known and k not in globals_}
         if own:
-            per_host[host] = own
-            carried["inventory"][host] = sorted(own)
+            plan["hosts"][host] = own
+            plan["carried"]["inventory"][host] = sorted(own)
         for key in sorted(set(hv) - set(own)):
-            left_out["inventory"][f"{host}:{key}"] = (
+            plan["left_out"]["inventory"][f"{host}:{key}"] = (
                 CONNECTION_VAR if key.startswith("ansible_") else
                 "globals.yml sets it, and kolla's globals (extra vars) win over inventory "
                 "vars" if key in known else OTHER_SERVICE)
-
-    for name, keys in used_for.items():
-        if name in left_out["globals.yml"]:
-            left_out["globals.yml"][name] = f"used to derive {', '.join(sorted(set(keys)))}"
-    if truthy(globals_.get("enable_glance", "yes")) is False:
-        warnings.append("enable_glance is off in globals.yml — the pillar is written "
-                        "anyway; target the hosts only when Glance should run")
-    if "kolla_base_distro" in globals_ and "openstack_tag" not in globals_:
-        warnings.append(f"no openstack_tag: the formula pulls glance-api:<openstack_release>; "
-                        f"set openstack_tag (kolla's is <release>-"
-                        f"{globals_['kolla_base_distro']}-<version>)")
-    return {
-        "shared": shared, "secrets": secrets, "hosts": per_host, "targets": targets,
-        "api_hosts": api_hosts, "lb_hosts": lb_hosts, "carried": carried,
-        "derived": derived, "left_out": left_out, "warnings": warnings,
-    }
 
 
 def api_address(hv):

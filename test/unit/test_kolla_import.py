@@ -500,3 +500,14 @@ def test_a_bad_host_range_in_a_yaml_inventory_names_its_group():
                              "empty"):
         runner.parse_inventory("all:\n  children:\n    control:\n      hosts:\n"
                                "        ctl[3:1]:\n", "multinode.yml")
+
+
+def test_api_hosts_set_in_globals_win_over_the_inventory():
+    plan = convert({"glance_api_hosts": ["ctl9"]})
+    assert plan["shared"]["glance_api_hosts"] == ["ctl9"]
+    assert any("glance_api_hosts comes from globals.yml" in w for w in plan["warnings"])
+
+
+def test_a_password_left_out_of_globals_can_still_come_from_passwords_yml():
+    plan = convert({"database_password": None}, {"database_password": "root-pw"})
+    assert plan["secrets"]["database_password"] == "root-pw"
