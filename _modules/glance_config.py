@@ -975,6 +975,8 @@ def store_sections(s):
             "default_swift_reference": "swift",
             "swift_store_config_file": "/etc/glance/glance-swift.conf",
             "swift_store_auth_insecure": True,
+            # kolla's: the catalog may list object-store in several regions
+            "swift_store_region": flags["openstack_region_name"],
         }
     if "vmware" in stores:
         sections["vmware"] = {
@@ -1023,7 +1025,8 @@ def swift_conf(flags):
         "swift": {
             "auth_version": 3 if address.rstrip("/").endswith("/v3") else 1,
             "auth_address": address,
-            "user": flags["glance_swift_user"],
+            # kolla: service:{{ glance_keystone_user }}, the user glance.register creates
+            "user": flags["glance_swift_user"] or f"service:{flags['glance_keystone_user']}",
             "key": flags["glance_swift_key"] or flags["glance_keystone_password"],
             "project_domain_id": "default",
             "user_domain_id": "default",

@@ -70,6 +70,15 @@ def test_swift_backend_renders_swift_conf(minion):
     assert "/etc/glance/glance-swift.conf" in run.dests()
 
 
+def test_swift_store_follows_the_keystone_user_and_region(minion):
+    run = minion.apply(glance_backend_swift=True, keystone_internal_url="http://127.0.0.5:5000",
+                       glance_keystone_password="ks-pw", glance_keystone_user="img",
+                       openstack_region_name="RegionTwo")
+    assert run.returncode == 0, run.stdout
+    assert run.ini("glance-api.conf")["swift"]["swift_store_region"] == "RegionTwo"
+    assert run.ini("glance-swift.conf")["swift"]["user"] == "service:img"
+
+
 def test_vmware_backend_renders_vcenter_settings(minion):
     run = minion.apply(glance_backend_vmware="yes", vmware_vcenter_host_ip="127.0.0.7",
                        vmware_vcenter_host_username="admin",

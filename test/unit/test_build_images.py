@@ -59,7 +59,9 @@ def test_kolla_ids_and_packages():
            for i, e in build.IMAGES.items()}
     assert ids == {"glance-api": ("glance", 42415, 42415),
                    "haproxy": ("haproxy", 42454, 42454),
-                   "keystone": ("keystone", 42425, 42425)}
+                   "keystone": ("keystone", 42425, 42425),
+                   "ceph": ("ceph", 64045, 64045),
+                   "swift": ("swift", 42445, 42445)}
     glance = build.IMAGES["glance-api"]["packages"]
     for pkg in ("python3-rbd", "python3-rados", "python3-boto3", "python3-swiftclient"):
         assert pkg in glance
@@ -70,6 +72,9 @@ def test_kolla_ids_and_packages():
             "uwsgi-plugin-python3", "curl", "sudo"} <= set(keystone["packages"])
     assert "keystone keystone/configure_db boolean false" in keystone["debconf"]
     assert "etc/keystone/keystone.conf" in keystone["remove"]
+    assert {"ceph-mon", "ceph-osd", "ceph-common"} <= set(build.IMAGES["ceph"]["packages"])
+    assert {"swift-proxy", "swift-account", "swift-container", "swift-object",
+            "python3-keystonemiddleware"} <= set(build.IMAGES["swift"]["packages"])
 
 
 def test_only_sid_releases_skip_the_valid_until_check():
