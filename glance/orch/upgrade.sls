@@ -149,4 +149,13 @@ glance-orch-upgrade-salt-state-{{ n }}:
     - failhard: true
 {%-     endif %}
 {%-   endfor %}
+{%-   if not plan.refusal %}
+
+{#-   what runs where now: the same table as `salt-run glance.status` #}
+glance-orch-upgrade-salt-runner:
+  salt.runner:
+    - name: glance.status
+    - tgt: {{ (hosts + s.loadbalancer.hosts) | unique | join(',') }}
+    - tgt_type: list
+{%-   endif %}
 {%- endif %}

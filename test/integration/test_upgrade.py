@@ -93,6 +93,10 @@ def test_rolling_upgrade_serves_every_request(stack, images):
     assert set(serving(stack).values()) == {images[NEW]}
     assert schema(stack, images[NEW]) == "current"
     assert_images_intact(before)
+    # the run ends with the status table: every host on the new release, nothing drifts
+    text = orchestration_text(ret)
+    assert "NEXT PRUNE" in text and "drift:    none" in text, text[-3000:]
+    assert text.count(f"  {NEW}  ") >= 3, text[-3000:]
 
 
 def test_legacy_upgrade_completes_and_its_outage_is_measured(stack, images):
