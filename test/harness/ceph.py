@@ -19,17 +19,15 @@ Standard library only.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
 from pathlib import Path
 from typing import Optional
 
+from .container import KOLLA_CONFIG_DIR, ServiceContainer
 from .daemons import DaemonError
-from .wait import wait_for
 
-CONFIG_LABEL = "glance_formula.ceph_config"
 MON_PORT = 6789
 
 
@@ -37,26 +35,23 @@ class CephError(DaemonError):
     """The ceph container or a ceph command failed (the message has the log)."""
 
 
-class Ceph:
+class Ceph(ServiceContainer):
     """One mon + one memstore OSD served by the ``ceph`` test image."""
+
+    config_label = "glance_formula.ceph_config"
+    error = CephError
 
     def __init__(self, dockerd, image: str, address: str = "127.0.0.7",
                  pool: str = "images", client: str = "glance", name: str = "ceph",
                  config_dir: Path | str | None = None, fsid: Optional[str] = None,
                  memstore_bytes: int = 2 * 1024 ** 3, start_timeout: float = 120.0):
-        self.dockerd = dockerd
-        self.image = image
+        super().__init__(dockerd, image, name, config_dir, start_timeout)
         self.address = address
         self.pool = pool
         self.client = client
-        self.name = name
-        self.config_dir = Path(config_dir) if config_dir else Path(dockerd.dir) / name
         # a fixed fsid per address keeps the config hash (and so reuse) stable
         self.fsid = fsid or str(uuid.uuid5(uuid.NAMESPACE_URL, f"ceph://{address}"))
         self.memstore_bytes = int(memstore_bytes)
-        self.start_timeout = start_timeout
-        self.start_seconds: Optional[float] = None
-        self.reused = False
         self.keyring: Optional[str] = None
 
     # ------------------------------------------------------------------ config
@@ -88,47 +83,20 @@ class Ceph:
             "[osd]", f"public addr = {self.address}", f"cluster addr = {self.address}",
             "osd objectstore = memstore", f"memstore device bytes = {self.memstore_bytes}",
             ""])
-        src = "/var/lib/kolla/config_files"
         config_json = {
             "command": "ceph_single_node",
-            "config_files": [{"source": f"{src}/ceph.conf", "dest": "/etc/ceph/ceph.conf",
-                              "owner": "ceph", "perm": "0640"}]}
+            "config_files": [{"source": f"{KOLLA_CONFIG_DIR}/ceph.conf",
+                              "dest": "/etc/ceph/ceph.conf", "owner": "ceph",
+                              "perm": "0640"}]}
         return {"ceph.conf": server_conf,
                 "config.json": json.dumps(config_json, indent=2) + "\n"}
 
-    def _config_hash(self, files: dict[str, str], image_id: str) -> str:
-        digest = hashlib.sha256()
-        digest.update(json.dumps([files, image_id, self.pool, self.client],
-                                 sort_keys=True).encode())
-        return digest.hexdigest()[:16]
-
-    # ------------------------------------------------------------------ docker
-    def _docker(self, *args, check=True, timeout=300):
-        return self.dockerd.docker(*args, check=check, timeout=timeout)
-
-    def _image_id(self) -> str:
-        pull = self._docker("pull", self.image, check=False)
-        found = self._docker("image", "inspect", "--format", "{{.Id}}", self.image,
-                             check=False)
-        if found.returncode != 0:
-            raise CephError(f"image {self.image} is neither pullable nor local: "
-                            f"{pull.stderr.strip()}")
-        return found.stdout.strip()
-
-    def _container_state(self) -> tuple[Optional[str], bool]:
-        res = self._docker("inspect", "--format",
-                           '{{index .Config.Labels "%s"}} {{.State.Running}}' % CONFIG_LABEL,
-                           self.name, check=False)
-        if res.returncode != 0:
-            return None, False
-        label, _, running = res.stdout.strip().rpartition(" ")
-        return label, running == "true"
-
-    def logs(self, lines: int = 40) -> str:
-        res = self._docker("logs", "--tail", str(lines), self.name, check=False)
+    # ------------------------------------------------------------------ commands
+    def logs(self, container: Optional[str] = None, lines: int = 40) -> str:
+        """The container's output and the tail of the daemons' logs."""
         daemon_logs = self._docker("exec", self.name, "sh", "-c",
                                    f"tail -n {lines} /var/log/ceph/*.log", check=False)
-        return (res.stdout + res.stderr + daemon_logs.stdout).strip()
+        return (super().logs(container, lines) + "\n" + daemon_logs.stdout).strip()
 
     def exec(self, *args, check=True, timeout=120):
         """Run a command in the container as client.admin (ceph, rbd, ...)."""
@@ -136,7 +104,7 @@ class Ceph:
                            timeout=timeout)
         if check and res.returncode != 0:
             raise CephError(f"{' '.join(map(str, args))} exited {res.returncode}: "
-                            f"{res.stderr.strip()}\n{self.logs(15)}")
+                            f"{res.stderr.strip()}\n{self.logs(lines=15)}")
         return res
 
     def ceph(self, *args, **kw) -> str:
@@ -147,8 +115,12 @@ class Ceph:
         out = self.exec("rbd", "ls", "--format", "json", "--pool", pool or self.pool).stdout
         return json.loads(out or "[]")
 
+    def booted(self) -> bool:
+        """ceph_single_node saw the OSD up (it touches /run/ceph/ready)."""
+        return self.exec("test", "-e", "/run/ceph/ready", check=False).returncode == 0
+
     def healthy(self) -> bool:
-        if not self._container_state()[1]:
+        if not self.container_state()[1]:
             return False
         res = self.exec("ceph", "--connect-timeout", "5", "osd", "dump", "--format",
                         "json", check=False, timeout=30)
@@ -168,34 +140,12 @@ class Ceph:
     def start(self) -> "Ceph":
         t0 = time.monotonic()
         files = self.config_files()
-        want = self._config_hash(files, self._image_id())
-        label, running = self._container_state()
-        if running and label == want and self.healthy():
-            self.reused = True
-            self._setup_pool_and_client()
-            self.start_seconds = time.monotonic() - t0
-            return self
-        self.reused = False
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (self.config_dir / name).write_text(text)
-        self._docker("rm", "-f", self.name, check=False)
-        self._docker("run", "-d", "--name", self.name, "--network", "host",
-                     "--label", f"{CONFIG_LABEL}={want}",
-                     "-e", "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
-                     "-v", f"{self.config_dir}:/var/lib/kolla/config_files:ro", self.image)
-
-        def ready_or_stopped() -> bool:
-            return (not self._container_state()[1]
-                    or self.exec("test", "-e", "/run/ceph/ready", check=False).returncode == 0)
-
-        try:
-            wait_for(ready_or_stopped, timeout=self.start_timeout, interval=0.5,
-                     what=f"ceph mon {self.mon_host} and its OSD")
-        except TimeoutError as exc:
-            raise CephError(f"{exc}\n{self.logs()}") from exc
-        if not self._container_state()[1]:
-            raise CephError(f"container {self.name} stopped:\n{self.logs()}")
+        want = self.config_hash(files, self.image_id(), self.pool, self.client)
+        self.reused = self.reusable(want, self.healthy)
+        if not self.reused:
+            self.write_config(files)
+            self.run_service(want)
+            self.wait_ready(self.booted, what=f"ceph mon {self.mon_host} and its OSD")
         self._setup_pool_and_client()
         self.start_seconds = time.monotonic() - t0
         return self
@@ -215,14 +165,8 @@ class Ceph:
 
     def stop(self) -> None:
         """Remove the container (by name); memstore takes the cluster with it."""
-        self._docker("rm", "-f", self.name, check=False)
+        super().stop()
         self.keyring = None
-
-    def __enter__(self) -> "Ceph":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<Ceph {self.name} mon {self.mon_host} pool={self.pool} image={self.image}>"

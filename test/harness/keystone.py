@@ -24,7 +24,6 @@ Standard library only.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import time
@@ -33,10 +32,10 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
+from .container import KOLLA_CONFIG_DIR, ServiceContainer
 from .daemons import DaemonError
-from .wait import http_status, wait_for
+from .wait import http_status
 
-CONFIG_LABEL = "glance_formula.keystone_config"
 # the Python module keystone 27 (trixie) and 30 (sid) both ship; Debian's
 # /usr/bin/keystone-wsgi-public exists in 27 only (pass wsgi_file= for older ones)
 WSGI_MODULE = "keystone.wsgi.api:application"
@@ -46,8 +45,11 @@ class KeystoneError(DaemonError):
     """Keystone's bootstrap or service container failed (the message has its log)."""
 
 
-class Keystone:
+class Keystone(ServiceContainer):
     """Keystone served by the ``keystone`` test image through a harness Dockerd."""
+
+    config_label = "glance_formula.keystone_config"
+    error = KeystoneError
 
     def __init__(self, dockerd, image: str, mariadb, address: str = "127.0.0.5",
                  port: int = 5000, admin_password: str = "keystone-admin-pw",
@@ -55,21 +57,15 @@ class Keystone:
                  db_password: str = "keystone-db-pw", name: str = "keystone",
                  config_dir: Path | str | None = None, processes: int = 2,
                  wsgi_file: Optional[str] = None, start_timeout: float = 120.0):
-        self.dockerd = dockerd
-        self.image = image
+        super().__init__(dockerd, image, name, config_dir, start_timeout)
         self.mariadb = mariadb
         self.address, self.port = address, int(port)
         self.admin_password = admin_password
         self.memcached = memcached
         self.region = region
         self.db_password = db_password
-        self.name = name
-        self.config_dir = Path(config_dir) if config_dir else Path(dockerd.dir) / name
         self.processes = int(processes)
         self.wsgi_file = wsgi_file
-        self.start_timeout = start_timeout
-        self.start_seconds: Optional[float] = None
-        self.reused = False
 
     # ------------------------------------------------------------------ properties
     @property
@@ -132,7 +128,7 @@ class Keystone:
             "lazy-apps = true", "enable-threads = true", "die-on-term = true",
             "exit-on-reload = false", "buffer-size = 65535",
             "add-header = Connection: close", "procname-prefix = keystone-", ""])
-        src = "/var/lib/kolla/config_files"
+        src = KOLLA_CONFIG_DIR
         config_json = {
             "command": "uwsgi /etc/keystone/keystone-uwsgi.ini",
             "config_files": [
@@ -157,46 +153,12 @@ class Keystone:
                 "KEYSTONE_BOOTSTRAP_URL": self.auth_url,
                 "KEYSTONE_BOOTSTRAP_REGION": self.region}
 
-    def _config_hash(self, files: dict[str, str], image_id: str) -> str:
-        digest = hashlib.sha256()
-        digest.update(json.dumps([files, image_id, self.bootstrap_env(),
-                                  sorted(self.volumes)], sort_keys=True).encode())
-        return digest.hexdigest()[:16]
-
     # ------------------------------------------------------------------ docker
-    def _docker(self, *args, check=True, timeout=600):
-        return self.dockerd.docker(*args, check=check, timeout=timeout)
-
-    def _image_id(self) -> str:
-        pull = self._docker("pull", self.image, check=False)
-        found = self._docker("image", "inspect", "--format", "{{.Id}}", self.image,
-                             check=False)
-        if found.returncode != 0:
-            raise KeystoneError(f"image {self.image} is neither pullable nor local: "
-                                f"{pull.stderr.strip()}")
-        return found.stdout.strip()
-
-    def _container_state(self) -> tuple[Optional[str], bool]:
-        """(config label, running) of the service container, (None, False) if absent."""
-        res = self._docker("inspect", "--format",
-                           '{{index .Config.Labels "%s"}} {{.State.Running}}' % CONFIG_LABEL,
-                           self.name, check=False)
-        if res.returncode != 0:
-            return None, False
-        label, _, running = res.stdout.strip().rpartition(" ")
-        return label, running == "true"
-
-    def _common_args(self) -> list[str]:
-        args = ["--network", "host", "-e", "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
-                "-v", f"{self.config_dir}:/var/lib/kolla/config_files:ro"]
+    def common_args(self) -> list[str]:
+        args = super().common_args()
         for volume, path in self.volumes.items():
             args += ["-v", f"{volume}:{path}"]
         return args
-
-    def logs(self, container: Optional[str] = None, lines: int = 40) -> str:
-        res = self._docker("logs", "--tail", str(lines), container or self.name,
-                           check=False)
-        return (res.stdout + res.stderr).strip()
 
     def _remove_containers(self) -> None:
         for container in (self.name, self.bootstrap_container):
@@ -253,20 +215,17 @@ class Keystone:
     def start(self) -> "Keystone":
         t0 = time.monotonic()
         files = self.config_files()
-        want = self._config_hash(files, self._image_id())
-        label, running = self._container_state()
-        if running and label == want and self.healthy():
-            self.reused = True
+        want = self.config_hash(files, self.image_id(), self.bootstrap_env(),
+                                sorted(self.volumes))
+        self.reused = self.reusable(want, self.healthy)
+        if self.reused:
             self.start_seconds = time.monotonic() - t0
             return self
-        self.reused = False
         self._create_database()
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (self.config_dir / name).write_text(text)
+        self.write_config(files)
         self._remove_containers()
         self.flush_cache()
-        boot = ["run", "--name", self.bootstrap_container, *self._common_args()]
+        boot = ["run", "--name", self.bootstrap_container, *self.common_args()]
         for key, value in self.bootstrap_env().items():
             boot += ["-e", f"{key}={value}"]
         res = self._docker(*boot, self.image, check=False, timeout=self.start_timeout)
@@ -275,21 +234,8 @@ class Keystone:
             raise KeystoneError(f"keystone bootstrap exited {res.returncode}:\n{log}\n"
                                 f"{res.stderr.strip()}")
         self._docker("rm", self.bootstrap_container, check=False)
-        self._docker("run", "-d", "--name", self.name, "--label", f"{CONFIG_LABEL}={want}",
-                     *self._common_args(), self.image)
-
-        def ready() -> bool:
-            if not self._container_state()[1]:
-                raise KeystoneError(f"container {self.name} stopped:\n{self.logs()}")
-            return self.healthy()
-
-        try:
-            wait_for(ready, timeout=self.start_timeout, interval=0.5,
-                     what=f"keystone at {self.auth_url}")
-        except KeystoneError:
-            raise
-        except TimeoutError as exc:
-            raise KeystoneError(f"{exc}\n{self.logs()}") from exc
+        self.run_service(want)
+        self.wait_ready(self.healthy, what=f"keystone at {self.auth_url}")
         self.start_seconds = time.monotonic() - t0
         return self
 
@@ -299,12 +245,6 @@ class Keystone:
         if volumes:
             for volume in self.volumes:
                 self._docker("volume", "rm", "-f", volume, check=False)
-
-    def __enter__(self) -> "Keystone":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<Keystone {self.name} {self.auth_url} image={self.image}>"

@@ -33,10 +33,10 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
+from .container import KOLLA_CONFIG_DIR, ServiceContainer
 from .daemons import DaemonError
-from .wait import http_status, wait_for
+from .wait import http_status
 
-CONFIG_LABEL = "glance_formula.swift_config"
 SERVICE_PROJECT = "service"
 STORAGE_PORTS = {"object": 6210, "container": 6211, "account": 6212}
 PIPELINE = ("catch_errors gatekeeper healthcheck proxy-logging cache listing_formats "
@@ -60,24 +60,21 @@ def ini(sections: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-class Swift:
+class Swift(ServiceContainer):
     """Swift SAIO served by the ``swift`` test image through a harness Dockerd."""
+
+    config_label = "glance_formula.swift_config"
+    error = SwiftError
 
     def __init__(self, dockerd, image: str, keystone, address: str = "127.0.0.8",
                  port: int = 8080, password: str = "swift-ks-pw",
                  memcache_servers: Optional[str] = None, name: str = "swift",
                  config_dir: Path | str | None = None, start_timeout: float = 120.0):
-        self.dockerd = dockerd
-        self.image = image
+        super().__init__(dockerd, image, name, config_dir, start_timeout)
         self.keystone = keystone
         self.address, self.port = address, int(port)
         self.password = password
         self.memcache_servers = memcache_servers
-        self.name = name
-        self.config_dir = Path(config_dir) if config_dir else Path(dockerd.dir) / name
-        self.start_timeout = start_timeout
-        self.start_seconds: Optional[float] = None
-        self.reused = False
 
     # ------------------------------------------------------------------ properties
     @property
@@ -191,44 +188,12 @@ class Swift:
                                     "reseller_admin_role": "ResellerAdmin"},
         }
         files["proxy-server.conf"] = ini(proxy)
-        src = "/var/lib/kolla/config_files"
         config_json = {
             "command": "swift_saio",
-            "config_files": [{"source": f"{src}/{name}", "dest": f"/etc/swift/{name}",
+            "config_files": [{"source": f"{KOLLA_CONFIG_DIR}/{name}", "dest": f"/etc/swift/{name}",
                               "owner": "swift", "perm": "0640"} for name in sorted(files)]}
         files["config.json"] = json.dumps(config_json, indent=2) + "\n"
         return files
-
-    def _config_hash(self, files: dict[str, str], image_id: str) -> str:
-        digest = hashlib.sha256()
-        digest.update(json.dumps([files, image_id], sort_keys=True).encode())
-        return digest.hexdigest()[:16]
-
-    # ------------------------------------------------------------------ docker
-    def _docker(self, *args, check=True, timeout=300):
-        return self.dockerd.docker(*args, check=check, timeout=timeout)
-
-    def _image_id(self) -> str:
-        pull = self._docker("pull", self.image, check=False)
-        found = self._docker("image", "inspect", "--format", "{{.Id}}", self.image,
-                             check=False)
-        if found.returncode != 0:
-            raise SwiftError(f"image {self.image} is neither pullable nor local: "
-                             f"{pull.stderr.strip()}")
-        return found.stdout.strip()
-
-    def _container_state(self) -> tuple[Optional[str], bool]:
-        res = self._docker("inspect", "--format",
-                           '{{index .Config.Labels "%s"}} {{.State.Running}}' % CONFIG_LABEL,
-                           self.name, check=False)
-        if res.returncode != 0:
-            return None, False
-        label, _, running = res.stdout.strip().rpartition(" ")
-        return label, running == "true"
-
-    def logs(self, lines: int = 40) -> str:
-        res = self._docker("logs", "--tail", str(lines), self.name, check=False)
-        return (res.stdout + res.stderr).strip()
 
     # ------------------------------------------------------------------ API
     def request(self, method: str, path: str = "", token: Optional[str] = None,
@@ -265,44 +230,14 @@ class Swift:
         t0 = time.monotonic()
         self.register()
         files = self.config_files()
-        want = self._config_hash(files, self._image_id())
-        label, running = self._container_state()
-        if running and label == want and self.healthy():
-            self.reused = True
-            self.start_seconds = time.monotonic() - t0
-            return self
-        self.reused = False
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (self.config_dir / name).write_text(text)
-        self._docker("rm", "-f", self.name, check=False)
-        self._docker("run", "-d", "--name", self.name, "--network", "host",
-                     "--label", f"{CONFIG_LABEL}={want}",
-                     "-e", "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
-                     "-v", f"{self.config_dir}:/var/lib/kolla/config_files:ro", self.image)
-
-        def ready_or_stopped() -> bool:
-            return not self._container_state()[1] or self.healthy()
-
-        try:
-            wait_for(ready_or_stopped, timeout=self.start_timeout, interval=0.5,
-                     what=f"swift proxy at {self.url}")
-        except TimeoutError as exc:
-            raise SwiftError(f"{exc}\n{self.logs()}") from exc
-        if not self._container_state()[1]:
-            raise SwiftError(f"container {self.name} stopped:\n{self.logs()}")
+        want = self.config_hash(files, self.image_id())
+        self.reused = self.reusable(want, self.healthy)
+        if not self.reused:
+            self.write_config(files)
+            self.run_service(want)
+            self.wait_ready(self.healthy, what=f"swift proxy at {self.url}")
         self.start_seconds = time.monotonic() - t0
         return self
-
-    def stop(self) -> None:
-        """Remove the container (by name); the Keystone entries stay."""
-        self._docker("rm", "-f", self.name, check=False)
-
-    def __enter__(self) -> "Swift":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<Swift {self.name} {self.url} image={self.image}>"

@@ -1,9 +1,10 @@
 """The formula against real storage servers: Ceph (one mon + one memstore OSD, cephx,
 client.glance with kolla's caps) and Swift (SAIO behind keystoneauth + authtoken).
 
-Three minions deploy glance-api with the backend on; an image uploaded with the
-openstack client on one node lands in the cluster (an RBD image in pool ``images``,
-an object in container ``glance``) and downloads with the same sha256 from every node.
+Three minions deploy glance-api (every test release) with the backend on; an image
+uploaded with the openstack client on one node lands in the cluster (an RBD image in
+pool ``images``, an object in container ``glance``), downloads with the same sha256
+from every node, and a delete through another node removes it from the cluster.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ from harness.openstack_cli import OpenStackCLI
 pytestmark = pytest.mark.integration
 ADDRESSES = hosts(3)
 MB = 1024 * 1024
+RELEASES = ["2022.2", "2025.1", "2026.2"]
 
 
 def sha(payload):
@@ -47,7 +49,7 @@ def upload_then_download_everywhere(cli, name, payload, tmp_path):
     return cli.json("node3", "image", "show", image["id"])
 
 
-@pytest.mark.parametrize("release", ["2022.2", "2026.2"])
+@pytest.mark.parametrize("release", RELEASES)
 def test_ceph_backend_stores_images_as_rbd_images_in_the_pool(
         stack, ceph, cli, custom_files, tmp_path, release):  # pylint: disable=unused-argument
     # custom_files removes <node_custom_config>/glance (the client files) afterwards
@@ -56,8 +58,12 @@ def test_ceph_backend_stores_images_as_rbd_images_in_the_pool(
                        glance_database_name="glance_ceph_" + release.replace(".", "_"))
     assert run.ok(), run
     assert all(stack.container_ids().values())
-    conf = (stack.work / "etc-kolla/node2/glance-api/glance-api.conf").read_text()
+    service = stack.work / "etc-kolla/node2/glance-api"
+    conf = (service / "glance-api.conf").read_text()
     assert "default_backend = rbd" in conf and "[file]" not in conf
+    # glance gets its own key only, never the admin keyring
+    assert sorted(p.name for p in (service / "ceph").iterdir()) == [
+        "ceph.client.glance.keyring", "ceph.conf"]
     payload = random_payload(9 * MB + 123, f"ceph-{release}")
     shown = upload_then_download_everywhere(cli, f"ceph-{release}", payload, tmp_path)
     assert shown["status"] == "active"
@@ -66,9 +72,11 @@ def test_ceph_backend_stores_images_as_rbd_images_in_the_pool(
     info = json.loads(ceph.exec("rbd", "info", "--format", "json",
                                 f"images/{shown['id']}").stdout)
     assert info["size"] == len(payload)
+    cli.run("node2", "image", "delete", shown["id"])
+    assert shown["id"] not in ceph.rbd_ls("images")
 
 
-@pytest.mark.parametrize("release", ["2022.2", "2026.2"])
+@pytest.mark.parametrize("release", RELEASES)
 def test_swift_backend_stores_images_as_objects_in_the_container(stack, swift, cli, tmp_path,
                                                                   release):
     run = stack.deploy(glance_backend_swift="yes", openstack_release=release,
@@ -85,3 +93,5 @@ def test_swift_backend_stores_images_as_objects_in_the_container(stack, swift, c
     assert shown["id"] in objects
     assert objects[shown["id"]]["bytes"] == len(payload)
     assert objects[shown["id"]]["hash"] == hashlib.md5(payload).hexdigest()
+    cli.run("node2", "image", "delete", shown["id"])
+    assert shown["id"] not in {o["name"] for o in swift.list_objects("glance")}
