@@ -148,10 +148,12 @@ def _balancer(settings):
     if not lb["enabled"]:
         return {}
     states = {}
+    backend = lb["backend"]
     try:
-        backend, socket_path = __salt__["glance_upgrade._lb_socket"]()  # noqa: F821
-    except Exception:  # pylint: disable=broad-except
-        backend, socket_path = lb["backend"], None
+        volume = __salt__["docker.inspect_volume"](lb["socket_volume"])  # noqa: F821
+        socket_path = f"{volume['Mountpoint']}/haproxy.sock"
+    except Exception:  # pylint: disable=broad-except — HAProxy not deployed: unknown
+        socket_path = None
     for api_host in settings["api_hosts"]:
         try:
             if socket_path is None:
@@ -164,7 +166,15 @@ def _balancer(settings):
     return states
 
 
-def host():
+def _settings(override):
+    """This minion's settings; ``override`` (the upgrade orchestration's glance keys,
+    e.g. the target release) merged over its pillar, as glance_upgrade.prepare does."""
+    glance = dict(__pillar__.get("glance") or {})  # noqa: F821
+    glance.update(override or {})
+    return __salt__["glance_config.current"](pillar=glance)  # noqa: F821
+
+
+def host(override=None):
     """
     This minion's part of the status: its glance_api container (release, image
     id, health, drift against what the pillar renders now), its image cache and
@@ -176,7 +186,7 @@ def host():
     """
     if "glance" not in __pillar__:  # noqa: F821
         return {"minion": __grains__["id"], "glance": False}  # noqa: F821
-    settings = __salt__["glance_config.current"]()  # noqa: F821
+    settings = _settings(override)
     out = {"minion": settings["minion_id"], "glance": True, "errors": settings["errors"]}
     api = settings["services"]["glance-api"]
     out["api_host"] = bool(api["enabled"])
@@ -191,7 +201,7 @@ def host():
     return out
 
 
-def deployment():
+def deployment(override=None):
     """
     Once per deployment, on the database node: where the schema stands for the
     image the pillar names, and whether Glance's Keystone registration is complete.
@@ -200,7 +210,7 @@ def deployment():
 
         salt node1 glance_status.deployment
     """
-    settings = __salt__["glance_config.current"]()  # noqa: F821
+    settings = _settings(override)
     api = settings["services"]["glance-api"]
     out = {}
     try:

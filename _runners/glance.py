@@ -824,7 +824,7 @@ def status_table(report):
     return "\n".join(lines)
 
 
-def status(tgt="*", tgt_type="glob", timeout=60):
+def status(tgt="*", tgt_type="glob", timeout=60, override=None):
     """
     Per API host: release and image, container health, drift against what the
     pillar renders now (config hash, image, stopped), load balancer state as each
@@ -837,18 +837,22 @@ def status(tgt="*", tgt_type="glob", timeout=60):
         salt-run glance.status
         salt-run glance.status --out json
         salt-run glance.status tgt='ctl*'
+
+    ``override``: glance keys merged over every minion's pillar (the upgrade
+    orchestration passes its target release, so the table compares with it).
     """
     import salt.client  # pylint: disable=import-outside-toplevel
 
     client = salt.client.get_local_client(__opts__["conf_file"])  # noqa: F821
-    answers = client.cmd(tgt, "glance_status.host", tgt_type=tgt_type, timeout=timeout)
+    extra = {"kwarg": {"override": override}} if override else {}
+    answers = client.cmd(tgt, "glance_status.host", tgt_type=tgt_type, timeout=timeout, **extra)
     expected = client.cmd(tgt, "test.true", tgt_type=tgt_type, timeout=5) or {}
     hosts = {minion: answers.get(minion) for minion in set(answers) | set(expected)}
     db_nodes = sorted(m for m, a in hosts.items() if isinstance(a, dict) and a.get("db_node"))
     deployment = {}
     if db_nodes:
-        deployment = client.cmd(db_nodes[0], "glance_status.deployment",
-                                timeout=timeout).get(db_nodes[0]) or {}
+        deployment = client.cmd(db_nodes[0], "glance_status.deployment", timeout=timeout,
+                                **extra).get(db_nodes[0]) or {}
     report = status_report(hosts, deployment if isinstance(deployment, dict) else {})
     if __opts__.get("output") in MACHINE_OUTPUTS:  # noqa: F821
         return report

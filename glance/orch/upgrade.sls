@@ -16,7 +16,8 @@
 {%- import_yaml tplroot ~ '/parameters/defaults.yaml' as defaults %}
 {%- set wanted = salt['pillar.get']('glance', {}) %}
 {%- set override = {} %}
-{%- for key in ('openstack_release', 'openstack_tag', 'docker_registry', 'docker_namespace') %}
+{%- for key in ('openstack_release', 'openstack_tag', 'glance_tag', 'docker_registry',
+                'docker_namespace') %}
 {%-   if key in wanted %}{%- do override.update({key: wanted[key]}) %}{%- endif %}
 {%- endfor %}
 {%- set why_not = [] %}
@@ -157,5 +158,6 @@ glance-orch-upgrade-salt-runner:
     - name: glance.status
     - tgt: {{ (hosts + s.loadbalancer.hosts) | unique | join(',') }}
     - tgt_type: list
+    - override: {{ override | json }}
 {%-   endif %}
 {%- endif %}

@@ -65,8 +65,8 @@ def kolla_files(stack):
           mem_limit: "1g"
           ulimits:
             nofile:
-              soft: 65536
-              hard: 65536
+              soft: 4096
+              hard: 4096
         """))
     (kolla / "passwords.yml").write_text(textwrap.dedent(f"""\
         ---
@@ -178,7 +178,7 @@ def test_kollas_dimensions_reach_the_container(stack, imported):
             "inspect", "--format", "{{.HostConfig.Memory}} {{json .HostConfig.Ulimits}}",
             "glance_api").stdout.split(" ", 1)
         assert memory[0] == str(1024 ** 3), node
-        assert '"Name":"nofile","Hard":65536,"Soft":65536' in memory[1], node
+        assert '"Name":"nofile","Hard":4096,"Soft":4096' in memory[1], node
 
 
 def test_a_second_highstate_changes_nothing(stack, imported):

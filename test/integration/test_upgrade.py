@@ -79,6 +79,18 @@ def push_rebuild(stack, images, tag, mark):
     return dockerd.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
 
 
+def orchestration_state(data, state_id):
+    """The orchestration's return for one state ID, wherever salt-run's json nests it."""
+    if isinstance(data, dict):
+        if data.get("__id__") == state_id:
+            return data
+        for value in data.values():
+            found = orchestration_state(value, state_id)
+            if found is not None:
+                return found
+    return None
+
+
 def orchestration_text(ret):
     return json.dumps(ret.data) + str(ret.stdout)
 
@@ -93,10 +105,12 @@ def test_rolling_upgrade_serves_every_request(stack, images):
     assert set(serving(stack).values()) == {images[NEW]}
     assert schema(stack, images[NEW]) == "current"
     assert_images_intact(before)
-    # the run ends with the status table: every host on the new release, nothing drifts
-    text = orchestration_text(ret)
-    assert "NEXT PRUNE" in text and "drift:    none" in text, text[-3000:]
-    assert text.count(f"  {NEW}  ") >= 3, text[-3000:]
+    # the run ends with glance.status (data here: the test's salt-run prints json):
+    # every host on the new release, healthy, nothing drifts
+    status = orchestration_state(ret.data, "glance-orch-upgrade-salt-runner")["changes"]["return"]
+    assert [(h["release"], h["health"], h["drift"]) for h in status["hosts"]] == [
+        (NEW, "healthy", "none")] * 3, status
+    assert status["drift"] == [] and status["schema"].startswith("current"), status
 
 
 def test_legacy_upgrade_completes_and_its_outage_is_measured(stack, images):
@@ -188,13 +202,14 @@ def test_a_config_change_restarts_only_that_host_drained_and_a_rerun_touches_not
 def test_a_rebuilt_image_under_the_same_tag_rolls_through_every_host(stack, images):
     tag = f"rebuilt-{int(time.time())}"
     first = push_rebuild(stack, images, tag, "1")
-    pillar = upgrade_pillar(stack, "glance_same_tag", openstack_release=NEW, openstack_tag=tag)
+    # glance_tag (kolla's): only the glance-api image is rebuilt; HAProxy stays on the release
+    pillar = upgrade_pillar(stack, "glance_same_tag", openstack_release=NEW, glance_tag=tag)
     before = deploy_with_images(stack, pillar)
     assert set(running_image_ids(stack).values()) == {first}
     second = push_rebuild(stack, images, tag, "2")
     assert second != first
     client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
-    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=tag)
+    ret = stack.orchestrate(openstack_release=NEW, glance_tag=tag)
     summary = client.stop()
     assert ret.returncode == 0, ret.stdout[-4000:]
     assert set(running_image_ids(stack).values()) == {second}
@@ -306,9 +321,11 @@ def kolla_haproxy_cfg(admin_socket):
     (its defaults section and the glance `listen` block), not glance_config's."""
     servers = "\n".join(f"    server {node} {address}:9292 {KOLLA_CHECK}"
                          for node, address in ADDRESSES.items())
+    # kolla's haproxy_max_connections (40000) makes HAProxy want 80k file descriptors,
+    # more than this machine's hard limit (20000)
     return f"""\
 global
-    maxconn 40000
+    maxconn 4000
     stats socket {admin_socket} mode 660 level admin
 
 defaults
