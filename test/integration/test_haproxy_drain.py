@@ -24,6 +24,7 @@ import pytest
 import glance_config
 import glance_upgrade as gu
 from harness.daemons import Haproxy
+from harness.kolla_haproxy import kolla_glance_cfg
 from harness.wait import wait_for
 
 pytestmark = pytest.mark.integration
@@ -268,35 +269,8 @@ KOLLA_CHECK = "check inter 500 rise 2 fall 3"
 
 
 def kolla_cfg(admin_socket):
-    """kolla-ansible's haproxy shape for glance_api: defaults + one `listen` block."""
-    servers = "\n".join(f"    server {name} {address}:{API_PORT} {KOLLA_CHECK}"
-                         for name, address in NODES.items())
-    return f"""\
-global
-    maxconn 4000
-    stats socket {admin_socket} mode 660 level admin
-
-defaults
-    option redispatch
-    retries 3
-    timeout http-request 10s
-    timeout queue 1m
-    timeout connect 10s
-    timeout client 1m
-    timeout server 1m
-    timeout check 10s
-    balance roundrobin
-
-listen glance_api
-    option httplog
-    option forwardfor
-    bind {KOLLA_FRONTEND[0]}:{KOLLA_FRONTEND[1]}
-    mode http
-    timeout client 6h
-    timeout server 6h
-    option httpchk GET /healthcheck
-{servers}
-"""
+    return kolla_glance_cfg(admin_socket, KOLLA_FRONTEND, {
+        name: f"{address}:{API_PORT}" for name, address in NODES.items()}, KOLLA_CHECK)
 
 
 @pytest.fixture(scope="module")

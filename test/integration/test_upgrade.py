@@ -14,6 +14,7 @@ import pytest
 
 import glance_upgrade as gu
 from harness.daemons import Haproxy
+from harness.kolla_haproxy import kolla_glance_cfg
 from harness.glance_client import download_sha256, random_payload, upload_image
 from harness.load import LoadClient
 from harness.loopback import LB_ADDRESS, hosts
@@ -317,39 +318,8 @@ KOLLA_CHECK = "check inter 2000 rise 2 fall 5"
 
 
 def kolla_haproxy_cfg(admin_socket):
-    """haproxy.cfg in the shape kolla-ansible's loadbalancer role writes for glance_api
-    (its defaults section and the glance `listen` block), not glance_config's."""
-    servers = "\n".join(f"    server {node} {address}:9292 {KOLLA_CHECK}"
-                         for node, address in ADDRESSES.items())
-    # kolla's haproxy_max_connections (40000) makes HAProxy want 80k file descriptors,
-    # more than this machine's hard limit (20000)
-    return f"""\
-global
-    maxconn 4000
-    stats socket {admin_socket} mode 660 level admin
-
-defaults
-    log global
-    option redispatch
-    retries 3
-    timeout http-request 10s
-    timeout queue 1m
-    timeout connect 10s
-    timeout client 1m
-    timeout server 1m
-    timeout check 10s
-    balance roundrobin
-
-listen glance_api
-    option httplog
-    option forwardfor
-    bind {KOLLA_LB[0]}:{KOLLA_LB[1]}
-    mode http
-    timeout client 6h
-    timeout server 6h
-    option httpchk GET /healthcheck
-{servers}
-"""
+    return kolla_glance_cfg(admin_socket, KOLLA_LB, {
+        node: f"{address}:9292" for node, address in ADDRESSES.items()}, KOLLA_CHECK)
 
 
 @pytest.fixture
