@@ -95,9 +95,9 @@ class StandInApi:
         return self.server is not None
 
 
-def get(path="/", timeout=10):
+def get(path="/", timeout=10, frontend=FRONTEND):
     """(status, body) of GET through the frontend; (None, error) when it failed."""
-    url = f"http://{FRONTEND[0]}:{FRONTEND[1]}{path}"
+    url = f"http://{frontend[0]}:{frontend[1]}{path}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read().decode()
@@ -285,14 +285,7 @@ def kolla_lb(apis, tmp_path_factory):
 
 
 def kolla_get(path="/", timeout=10):
-    url = f"http://{KOLLA_FRONTEND[0]}:{KOLLA_FRONTEND[1]}{path}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-    except OSError as exc:
-        return None, repr(exc)
+    return get(path, timeout, frontend=KOLLA_FRONTEND)
 
 
 def node1_in_flight():
