@@ -22,8 +22,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "test"))
 
-from harness.salt_daemons import SaltConfig, SaltMaster, SaltMinion  # noqa: E402
-from harness.salt_daemons import environment_line  # noqa: E402
+from harness.salt_daemons import MasteredNode, environment_line  # noqa: E402
 from harness.single_node import SingleNode  # noqa: E402
 
 STATE = pathlib.Path(os.environ.get("GLANCE_DEMO_DIR", "/var/lib/glance-formula-demo"))
@@ -36,8 +35,8 @@ def node():
     return SingleNode(MINION, "127.0.2.1", STATE, release="2026.2")
 
 
-def salt_config(demo):
-    return SaltConfig(STATE / "salt", REPO, interface=demo.address)
+def salted(demo):
+    return MasteredNode(demo, STATE / "salt", MINION)
 
 
 class Progress:
@@ -86,10 +85,9 @@ def write_clouds_yaml(demo):
     return path
 
 
-def apply_failures(data):
-    states = data.get(MINION) if isinstance(data, dict) else None
+def apply_failures(states):
     if not isinstance(states, dict):
-        return [str(data)[-3000:]]
+        return [str(states)[-3000:]]
     return [f"{sid}: {s.get('comment')}" for sid, s in states.items() if not s.get("result")]
 
 
@@ -98,35 +96,27 @@ def deploy():
     print(f"glance-formula demo: details in {LOG}")
     log = quiet_output()
     demo = node()
-    conf = salt_config(demo)
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         demo.start(steps=_logged(step, log))
     demo.detach()
+    salt = salted(demo)
     with step("salt-master and salt-minion (own config dir, keys accepted)"):
-        master, minion = SaltMaster(conf), SaltMinion(conf, MINION, {
-            "docker.url": demo.dockerd.url})
-        master.start()
-        minion.start()
-        master.detach()
-        minion.detach()
+        salt.start()
+        salt.detach()
     with step("pillar, saltutil.sync_all"):
-        (conf.pillar_dir / "top.sls").write_text("base:\n  '*':\n    - glance\n")
-        # the host list in pillar lets the master (orchestration) see it too
-        demo.write_pillar(pillar_dir=conf.pillar_dir,
-                          glance_api_hosts=[{"id": MINION, "address": demo.address}])
-        for tool, args in (("salt", (MINION, "saltutil.sync_all")),
-                           ("salt-run", ("saltutil.sync_all",))):
-            code, data = conf.command(tool, *args)
-            if code != 0:
-                raise SystemExit(f"{tool} {' '.join(args)} failed: {data}")
+        salt.write_pillar()
+        try:
+            salt.sync_all()
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from exc
     with step(f"salt {MINION} state.apply glance"):
-        code, data = conf.salt(MINION, "state.apply", "glance")
-        failed = apply_failures(data)
+        _, code, states = salt.apply("glance")
+        failed = apply_failures(states)
         if code != 0 or failed:
             print("\n" + "\n".join(failed), file=sys.stderr)
             raise SystemExit("state.apply glance failed")
     clouds = write_clouds_yaml(demo)
-    bin_dir = conf.wrappers(STATE / "bin")
+    bin_dir = salt.conf.wrappers(STATE / "bin")
     print(f"""
 Glance is running: {demo.url}   (Keystone: {demo.keystone.auth_url}, region {demo.keystone.region})
 Credentials (admin, project admin, domain Default) are in {clouds}, cloud {CLOUD}.
@@ -160,9 +150,7 @@ def _logged(step, log):
 
 def stop():
     demo = node()
-    conf = salt_config(demo)
-    SaltMinion(conf, MINION).stop_from_pidfile()
-    SaltMaster(conf).stop_from_pidfile()
+    salted(demo).stop_from_pidfiles()
     demo.stop_from_pidfiles()
     print("stopped")
     return 0
