@@ -13,8 +13,8 @@ import time
 import pytest
 
 import glance_upgrade as gu
-from harness.daemons import Haproxy
-from harness.kolla_haproxy import kolla_glance_cfg
+from harness.upgrade import (KOLLA_CHECK, KOLLA_LB, kolla_haproxy,  # noqa: F401 (fixture)
+                             orchestration_state, upgrade_pillar)
 from harness.glance_client import download_sha256, random_payload, upload_image
 from harness.load import LoadClient
 from harness.loopback import LB_ADDRESS, hosts
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.integration
 ADDRESSES = hosts(3)
 NEW = "2025.1"
 MB = 1024 * 1024
-
-
-def upgrade_pillar(stack, database, rolling="yes", **extra):
-    return dict(glance_file_datadir_volume=str(stack.shared),
-                glance_enable_rolling_upgrade=rolling,
-                glance_loadbalancer_hosts=["node1"],
-                kolla_internal_vip_address=LB_ADDRESS,
-                glance_database_name=database, **extra)
 
 
 def deploy_with_images(stack, pillar, count=2):
@@ -78,18 +70,6 @@ def push_rebuild(stack, images, tag, mark):
         dockerd.docker("rm", container)
     dockerd.docker("push", ref)
     return dockerd.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
-
-
-def orchestration_state(data, state_id):
-    """The orchestration's return for one state ID, wherever salt-run's json nests it."""
-    if isinstance(data, dict):
-        if data.get("__id__") == state_id:
-            return data
-        for value in data.values():
-            found = orchestration_state(value, state_id)
-            if found is not None:
-                return found
-    return None
 
 
 def orchestration_text(ret):
@@ -312,23 +292,6 @@ def test_the_single_host_default_upgrades_without_glance_api_hosts(stack, images
 
 
 # ---------------------------------------------------------------- any HAProxy: drain by /healthcheck
-
-KOLLA_LB = ("127.0.1.101", 9292)
-KOLLA_CHECK = "check inter 2000 rise 2 fall 5"
-
-
-def kolla_haproxy_cfg(admin_socket):
-    return kolla_glance_cfg(admin_socket, KOLLA_LB, {
-        node: f"{address}:9292" for node, address in ADDRESSES.items()}, KOLLA_CHECK)
-
-
-@pytest.fixture
-def kolla_haproxy(tmp_path):
-    daemon = Haproxy(tmp_path / "haproxy.cfg", run_dir=tmp_path)
-    daemon.config_text = kolla_haproxy_cfg(daemon.admin_socket)
-    with daemon:
-        yield daemon
-
 
 def test_rolling_upgrade_behind_an_unmanaged_kolla_haproxy_drains_by_health_check(
         stack, images, kolla_haproxy):
