@@ -13,8 +13,10 @@ log line or an exception message: actions carry no secret, and every message
 from the libraries goes through :func:`scrub`.
 """
 
+import hashlib
 import importlib.util
 import ipaddress
+import json
 import types
 import urllib.parse
 
@@ -302,12 +304,12 @@ def token_matches(role_names, catalog, want):
     return True
 
 
-def _registered_already(want, timeout):
+def _service_login(want, timeout):
     """
-    One login as the service user (project-scoped): its token proves the password,
-    the project role, the service and both endpoints at once, so a re-apply with
-    nothing to do costs one request instead of the admin's dozen lookups. Any
-    doubt (refused login, a difference, an error) means: look properly.
+    One login as the service user, scoped to its project: its token shows the
+    password, the project role, the service and both endpoints at once.
+    ``{"status": "ok", "roles": [...], "catalog": [...]}``, or the failure as
+    :func:`check` reports it (``credentials`` for a refused login).
     """
     libs = _auth_libs()
     auth = libs.generic.Password(
@@ -316,9 +318,63 @@ def _registered_already(want, timeout):
         project_domain_id=want["domain"])
     try:
         access = auth.get_access(libs.session.Session(timeout=timeout))
-    except Exception:  # pylint: disable=broad-except — the full path reports it properly
-        return False
-    return token_matches(access.role_names, access.service_catalog.catalog, want)
+    except Exception as exc:  # pylint: disable=broad-except — no secret may escape
+        return _failure(exc, [want["auth"].get("password"), want["password"]])
+    return {"status": "ok", "roles": list(access.role_names),
+            "catalog": access.service_catalog.catalog}
+
+
+def _login_key(want):
+    # what the login depends on, hashed: no password as a readable key
+    fields = [want["auth"]["auth_url"], want["user"], want["password"], want["project"],
+              want["domain"]]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def service_login(want, timeout=30):
+    """
+    The service user's login (:func:`_service_login`), done once per run: the
+    precheck's answer is kept in ``__context__`` (one ``state.apply``) and the
+    registration reads it instead of logging in again (a bcrypt check on
+    Keystone's side each time). :func:`ensure` forgets it once it changed Keystone.
+    """
+    memo = __context__.setdefault("glance_keystone.service_login", {})  # noqa: F821
+    key = _login_key(want)
+    if key not in memo:
+        memo[key] = _service_login(want, timeout)
+    return memo[key]
+
+
+def _forget_service_login(want):
+    __context__.get("glance_keystone.service_login", {}).pop(  # noqa: F821
+        _login_key(want), None)
+
+
+def proven(login, want):
+    """
+    Pure: does the service user's login (:func:`service_login`'s answer) show the
+    whole registration — nothing for :func:`ensure` to do? Any doubt (a refused
+    login, an error, a difference) means no: look properly.
+    """
+    return login["status"] == "ok" and token_matches(login["roles"], login["catalog"], want)
+
+
+def precheck_plan(login, want):
+    """
+    Pure: what the Keystone precheck does after the service user's login.
+
+    ``registered``: the token shows the registration as wanted, so nothing in
+    Keystone will change this run and the admin login is not needed (it is not
+    tried, so a wrong admin password shows on the next run that changes Keystone).
+    ``unreachable``: Keystone did not answer at the URL both logins use; fail now.
+    ``admin``: the registration will change something, or the login said nothing
+    about it: the admin login must work before anything changes.
+    """
+    if proven(login, want):
+        return "registered"
+    if login["status"] == "unreachable":
+        return "unreachable"
+    return "admin"
 
 
 def changes(actions, want):
@@ -513,7 +569,7 @@ def ensure(want, test=False, timeout=30):
     """
     secrets = [want["auth"].get("password"), want["password"]]
     actions, done = [], []
-    if _registered_already(want, timeout):
+    if proven(service_login(want, timeout), want):
         return {"status": "ok", "detail": "", "actions": [], "done": [], "changes": {}}
     try:
         conn = _connect(want["auth"], timeout)
@@ -528,6 +584,9 @@ def ensure(want, test=False, timeout=30):
     except Exception as exc:  # pylint: disable=broad-except — no secret may escape
         return _failure(exc, secrets, actions=actions, done=done,
                         changes=changes(done, want))
+    finally:
+        if done:
+            _forget_service_login(want)
     return {"status": "ok", "detail": "", "actions": actions, "done": done,
             "changes": changes(actions if test else done, want)}
 

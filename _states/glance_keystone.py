@@ -40,7 +40,7 @@ def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
 
-def reachable(name, auth, timeout=10):
+def reachable(name, auth, registration=None, timeout=10):
     """
     Precheck: Keystone accepts the admin login and lets it read the catalog.
     Changes nothing, so it runs the same with ``test=True``.
@@ -50,19 +50,39 @@ def reachable(name, auth, timeout=10):
     auth
         The admin login: ``auth_url``, ``username``, ``password``, ``project_name``,
         ``user_domain_id``, ``project_domain_id`` (kolla's openstack_auth).
+    registration
+        ``glance_keystone.registration``'s dict, on the node that registers. The
+        service user logs in first (the registration state reuses that login):
+        when its token shows the registration as wanted, nothing in Keystone will
+        change this run and the admin login is skipped; otherwise the admin login
+        must work before anything changes.
 
     The registration's pillar errors (``glance_keystone.registration``) are listed
     by ``glance_precheck.passed`` with every other error, before this state.
     """
     ret = _ret(name)
+    url = auth.get("auth_url")
+    if registration:
+        login = __salt__["glance_keystone.service_login"](registration, timeout)  # noqa: F821
+        plan = __salt__["glance_keystone.precheck_plan"](login, registration)  # noqa: F821
+        if plan == "registered":
+            ret["comment"] = (
+                f"Keystone at {url}: the login of {registration['user']!r} shows "
+                f"{registration['service']} registered as wanted, so nothing in Keystone "
+                "changes this run and the admin login was not needed")
+            return ret
+        if plan == "unreachable":
+            ret["result"] = False
+            ret["comment"] = problem(login["status"], login["detail"], auth) + (
+                "; nothing was changed")
+            return ret
     check = __salt__["glance_keystone.check"](auth, timeout)  # noqa: F821
     if check["status"] != "ok":
         ret["result"] = False
         ret["comment"] = problem(check["status"], check["detail"], auth) + (
             "; nothing was changed")
         return ret
-    ret["comment"] = (f"Keystone at {auth.get('auth_url')} accepts the admin login of "
-                      f"{auth.get('username')!r}")
+    ret["comment"] = f"Keystone at {url} accepts the admin login of {auth.get('username')!r}"
     return ret
 
 

@@ -42,6 +42,7 @@ glance-precheck-glance_keystone-reachable:
   glance_keystone.reachable:
     - name: {{ keystone.auth.auth_url | json }}
     - auth: {{ keystone.auth | json }}
+    - registration: {{ keystone | json }}
     - failhard: true
     - require:
       - glance_precheck: glance-precheck-glance_precheck-passed

@@ -1,6 +1,7 @@
 """
-A real salt-master and salt-minion for the demo and the apply benchmark, started and stopped by PID like every
-other harness daemon, with their own config dir (nothing under /etc/salt).
+A real salt-master and salt-minion for the demo and the apply benchmark, started and
+stopped by PID like every other harness daemon, with their own config dir (nothing under
+/etc/salt).
 
     conf = SaltConfig(state_dir / "salt", repo, interface="127.0.2.1")
     master = SaltMaster(conf).start()

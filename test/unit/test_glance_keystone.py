@@ -375,18 +375,32 @@ def keystone(monkeypatch):
     monkeypatch.setattr(ks, "_connect", mock.create_autospec(ks._connect, return_value=conn))
     fake.logins = 0
 
-    def registered_already(want, timeout):
+    fake.admin_password = ADMIN_PW
+
+    def service_login(want, timeout):
         fake.logins += 1
         shown = fake.login(want)
-        return shown is not None and ks.token_matches(*shown, want)
-    monkeypatch.setattr(ks, "_registered_already", mock.create_autospec(
-        ks._registered_already, side_effect=registered_already))
+        if shown is None:
+            return {"status": "credentials", "detail": "HTTP 401"}
+        return {"status": "ok", "roles": shown[0], "catalog": shown[1]}
+
+    def check(auth, timeout=10):
+        fake.admin_logins += 1
+        if auth["password"] != fake.admin_password:
+            return {"status": "credentials", "detail": "HTTP 401"}
+        return {"status": "ok", "detail": ""}
+    fake.admin_logins = 0
+    monkeypatch.setattr(ks, "_service_login", mock.create_autospec(
+        ks._service_login, side_effect=service_login))
+    # one state.apply: the precheck and the registration share one __context__
+    monkeypatch.setattr(ks, "__context__", {}, raising=False)
     monkeypatch.setattr(ks, "_password_works", mock.create_autospec(
         ks._password_works,
         side_effect=lambda url, user, password, *_: fake.passwords.get(user) == password))
     salt = {f"glance_keystone.{name}": mock.create_autospec(getattr(ks, name),
                                                             side_effect=getattr(ks, name))
-            for name in ("ensure", "remove", "check")}
+            for name in ("ensure", "remove", "service_login", "precheck_plan")}
+    salt["glance_keystone.check"] = mock.create_autospec(ks.check, side_effect=check)
     monkeypatch.setattr(state, "__salt__", salt, raising=False)
     monkeypatch.setattr(state, "__opts__", {"test": False}, raising=False)
     return fake
@@ -459,6 +473,97 @@ def test_a_token_with_the_role_and_both_endpoints_matches():
 ])
 def test_a_token_that_misses_any_part_does_not_match(roles, catalog):
     assert ks.token_matches(roles, catalog, WANT) is False
+
+
+def precheck(**overrides):
+    return state.reachable("http://10.0.0.10:5000", overrides.pop("auth", WANT["auth"]),
+                           registration=dict(WANT, **overrides))
+
+
+def test_a_no_op_run_logs_in_once_as_the_service_user_and_never_as_admin(keystone):
+    register()
+    keystone.logins = 0
+    ret = precheck()
+    assert ret["result"] is True and "admin login was not needed" in ret["comment"]
+    assert register()["changes"] == {}
+    assert (keystone.logins, keystone.admin_logins) == (1, 0)
+
+
+def test_a_no_op_run_does_not_need_the_admin_password(keystone):
+    register()
+    keystone.admin_password = "rotated-elsewhere"
+    assert precheck()["result"] is True
+    assert register()["changes"] == {}
+
+
+@pytest.mark.parametrize("drift", ["endpoint", "password", "user", "role"])
+def test_any_drift_makes_the_precheck_log_in_as_admin_and_the_run_fixes_it(keystone, drift):
+    register()
+    if drift == "endpoint":
+        next(e for e in keystone.endpoint_rows.values() if e.interface == "public").url = (
+            "http://10.9.9.9:9292")
+    elif drift == "password":
+        keystone.passwords["glance"] = "changed-by-hand"
+    elif drift == "user":
+        keystone.delete_user(keystone.user_rows["glance"])
+    else:
+        keystone.grants.clear()
+    keystone.logins = 0
+    assert precheck()["result"] is True and keystone.admin_logins == 1
+    ret = register()
+    assert ret["result"] is True and ret["changes"]
+    # the registration reused the precheck's login, then a new run sees no drift
+    assert keystone.logins == 1
+    ks.__context__.clear()
+    assert precheck()["comment"].endswith("the admin login was not needed")
+
+
+def test_drift_with_a_wrong_admin_password_stops_at_the_precheck(keystone):
+    register()
+    keystone.passwords["glance"] = "changed-by-hand"
+    keystone.admin_password = "rotated-elsewhere"
+    ret = precheck()
+    assert ret["result"] is False and no_secret(ret)
+    assert "fix glance:keystone_admin_password" in ret["comment"]
+    assert ret["comment"].endswith("nothing was changed")
+
+
+def test_an_unreachable_keystone_fails_the_precheck_without_a_second_try(keystone):
+    state.__salt__["glance_keystone.service_login"].side_effect = lambda want, timeout: {
+        "status": "unreachable", "detail": "Connection refused"}
+    ret = precheck()
+    assert ret["result"] is False and keystone.admin_logins == 0
+    assert "check glance:keystone_internal_url (http://10.0.0.10:5000)" in ret["comment"]
+
+
+def ok_login(roles, catalog):
+    return {"status": "ok", "roles": roles, "catalog": catalog}
+
+
+def test_the_precheck_skips_the_admin_login_only_when_the_token_shows_everything():
+    assert ks.precheck_plan(ok_login(["admin"], TOKEN_CATALOG), WANT) == "registered"
+    assert ks.proven(ok_login(["admin"], TOKEN_CATALOG), WANT) is True
+
+
+@pytest.mark.parametrize("login, plan", [
+    ({"status": "credentials", "detail": "401"}, "admin"),   # user gone, password changed
+    ({"status": "forbidden", "detail": "403"}, "admin"),
+    ({"status": "error", "detail": "500"}, "admin"),
+    ({"status": "unreachable", "detail": "refused"}, "unreachable"),
+    (ok_login(["member"], TOKEN_CATALOG), "admin"),            # role taken away
+    (ok_login(["admin"], TOKEN_CATALOG[1:]), "admin"),         # service deleted
+    (ok_login(["admin"], [dict(TOKEN_CATALOG[0], endpoints=[  # endpoint moved
+        dict(e, url="http://10.0.0.99:9292") for e in TOKEN_CATALOG[0]["endpoints"]])]),
+     "admin"),
+])
+def test_the_precheck_logs_in_as_admin_whenever_the_registration_may_change(login, plan):
+    assert ks.precheck_plan(login, WANT) == plan
+    assert ks.proven(login, WANT) is False
+
+
+def test_the_precheck_without_a_registration_is_the_admin_login(keystone):
+    assert state.reachable("http://10.0.0.10:5000", WANT["auth"])["result"] is True
+    assert (keystone.logins, keystone.admin_logins) == (0, 1)
 
 
 def test_test_mode_reports_what_would_change_and_changes_nothing(keystone):
