@@ -122,8 +122,9 @@ def main():
          statistics.median(local_noops), statistics.median(local_noops) / baseline),
         (f"one-option change ({changed} states changed)", change, change / baseline),
     ]
-    print(f"\nglance {args.release}, one minion, `salt bench state.apply glance` through a "
-          "salt-master unless labelled, seconds (ratio to baseline)")
+    print(f"\nglance {args.release}, one minion (docker.update_mine: false), `salt bench "
+          "state.apply glance` through a salt-master unless labelled, seconds (ratio to "
+          "baseline)")
     for label, seconds, ratio in rows:
         print(f"  {label:<62} {seconds:7.2f} s  x{ratio:.2f}")
     print(f"  no-op target <= 1.5 s per minion (master -> minion): "

@@ -123,6 +123,7 @@ class SingleNode:
             sock_dir: {self.conf}/sock
             log_file: {self.conf}/minion.log
             docker.url: {self.dockerd.url}
+            docker.update_mine: false
             """))
         (self.conf / "pillar" / "top.sls").write_text("base:\n  '*':\n    - glance\n")
 
