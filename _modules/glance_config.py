@@ -1606,10 +1606,16 @@ def _read_file(path):
 
 
 def _defaults():
+    """parameters/defaults.yaml, read once per run: every sls imports map.jinja, and each
+    import_yaml of it was a file-server round trip and a YAML parse."""
+    import copy  # pylint: disable=import-outside-toplevel
+
     import yaml  # pylint: disable=import-outside-toplevel
 
-    text = __salt__["cp.get_file_str"]("salt://glance/parameters/defaults.yaml")  # noqa: F821
-    return yaml.safe_load(text)
+    if "glance_config.defaults" not in __context__:  # noqa: F821
+        text = __salt__["cp.get_file_str"]("salt://glance/parameters/defaults.yaml")  # noqa: F821
+        __context__["glance_config.defaults"] = yaml.safe_load(text)  # noqa: F821
+    return copy.deepcopy(__context__["glance_config.defaults"])  # noqa: F821
 
 
 def _called_as_job(kwargs):
@@ -1636,12 +1642,13 @@ def for_output(result):
     return masked(result)
 
 
-def render(defaults, pillar=None, minion_id=None, **kwargs):
+def render(defaults=None, pillar=None, minion_id=None, **kwargs):
     """
     Called by map.jinja: settings for this minion (secrets masked when called from the CLI).
+    ``defaults`` is parameters/defaults.yaml unless given.
     """
     result = settings(
-        defaults,
+        _defaults() if defaults is None else defaults,
         pillar if pillar is not None else __pillar__.get("glance", {}),  # noqa: F821
         minion_id or __grains__["id"],  # noqa: F821
         grains=dict(__grains__),  # noqa: F821
