@@ -53,8 +53,14 @@ def __virtual__():
 # what is left of the schema change, per `glance-manage db check` answer
 EXPAND_STEPS = {"expand": ["expand", "migrate"], "migrate": ["migrate"]}
 SCHEMA_BEHIND = ("expand", "migrate", "contract")
-# HAProxy's own defaults when kolla's check line leaves a value out
-HAPROXY_CHECK_DEFAULTS = {"inter": 2.0, "rise": 2, "fall": 3}
+# db check answers (with the target image) under which that image runs
+OK_FOR_TARGET = ("current", "contract")
+# HAProxy's own defaults when kolla's check line leaves a value out (fastinter and
+# downinter default to inter)
+HAPROXY_CHECK_DEFAULTS = {"inter": 2.0, "rise": 2, "fall": 3, "fastinter": None,
+                          "downinter": None}
+# HAProxy's httpchk passes on 2xx and 3xx
+CHECK_PASSES = range(200, 400)
 
 
 def refusal(hosts, rolling, shared_storage, schema_status):
@@ -196,6 +202,10 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
         "min_healthy": len(ids),
         "drain": "none",
         "db_steps": {"expand_before": False, "contract_after": False, "sync": False},
+        # every apply step runs on a schema the target image accepts (checked with it
+        # before anything stopped, or expand + migrate / db_sync ran first): the
+        # applies need no check container of their own
+        "schema_ready": False,
         "steps": [],
         "refusal": why_not,
     }
@@ -223,10 +233,13 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
                 steps.append({"action": "db", "hosts": [db_node], "db": expand})
             steps.append({"action": "apply", "hosts": batch, "batch": number})
             if drain != "none":
-                steps.append({"action": "enable", "hosts": batch, "batch": number})
+                # by health check, a next drain follows at once: see wait_balancer_up
+                steps.append({"action": "enable", "hosts": batch, "batch": number,
+                              "then_drain": drain == "healthcheck" and number < len(batches)})
         if contract:
             steps.append({"action": "db", "hosts": [db_node], "db": ["contract"]})
-        result.update(batches=batches, drain=drain, steps=steps)
+        result.update(batches=batches, drain=drain, steps=steps,
+                      schema_ready=bool(expand) or schema_status in OK_FOR_TARGET)
         result["db_steps"].update(expand_before=bool(expand), contract_after=contract)
     else:
         sync = schema_behind or unknown_schema_moves
@@ -235,7 +248,8 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
             steps.append({"action": "db", "hosts": [db_node], "db": ["sync"]})
         if todo:
             steps.append({"action": "apply", "hosts": todo, "batch": 1})
-        result.update(batches=[todo] if todo else [], steps=steps)
+        result.update(batches=[todo] if todo else [], steps=steps,
+                      schema_ready=sync or schema_status in OK_FOR_TARGET)
         result["db_steps"]["sync"] = sync
     largest = max((len(batch) for batch in result["batches"]), default=0)
     result["min_healthy"] = len(ids) - largest
@@ -251,8 +265,12 @@ def healthcheck_disable_path(drain_dir):
 def check_timing(line):
     """
     kolla's ``haproxy_health_check`` ("check inter 2000 rise 2 fall 5") -> seconds
-    until a balancer marks a failing node DOWN (fall x inter) and a healthy one UP
-    again (rise x inter). ``inter`` is in ms unless it says ``s``/``ms``.
+    until a balancer has surely marked a node that fails its checks DOWN (the next
+    check comes within ``inter``, then fall - 1 more ``fastinter`` apart: fall x inter
+    with kolla's line) and a node that passes them UP again (``downinter``, then
+    rise - 1 x ``fastinter``: rise x inter). ``inter``, ``fastinter`` and
+    ``downinter`` are in ms unless they say ``s``/``ms``; the last two default to
+    ``inter``.
     """
     words = str(line).split()
     values = dict(HAPROXY_CHECK_DEFAULTS)
@@ -260,18 +278,24 @@ def check_timing(line):
         if key not in values:
             continue
         match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)?", value)
-        if not match or (key != "inter" and match.group(2)):
+        if not match or (key in ("rise", "fall") and match.group(2)):
             raise UpgradeError(
                 f"glance:haproxy_health_check has {key} {value!r} — write it like kolla's "
                 "'check inter 2000 rise 2 fall 5' (inter in ms)")
         number = float(match.group(1))
-        if key == "inter":
-            values[key] = number if match.group(2) == "s" else number / 1000
-        else:
+        if key in ("rise", "fall"):
             values[key] = int(number)
-    return {"inter": values["inter"], "rise": values["rise"], "fall": values["fall"],
-            "down_after": values["inter"] * values["fall"],
-            "up_after": values["inter"] * values["rise"]}
+        else:
+            values[key] = number if match.group(2) == "s" else number / 1000
+    inter = values["inter"]
+    fast = values["fastinter"] or inter
+    down = values["downinter"] or inter
+    return {"inter": inter, "rise": values["rise"], "fall": values["fall"],
+            "down_after": inter + (values["fall"] - 1) * fast,
+            "up_after": down + (values["rise"] - 1) * fast,
+            # a node that starts failing its checks now is DOWN at the earliest
+            # after fall - 1 more fastinter (the first failing check may come at once)
+            "down_not_before": (values["fall"] - 1) * fast}
 
 
 def _proc_address(text):
@@ -398,7 +422,30 @@ def poll(check, timeout, interval, failure):
         time.sleep(interval)
 
 
-def wait_drained(socket_path, backend, server, timeout=300, interval=0.2):
+def hold(check, seconds, timeout, interval, failure, clock=time.monotonic, sleep=time.sleep):
+    """
+    Call ``check`` every ``interval`` until it has been true for ``seconds`` in a row
+    (a false answer starts the count again); seconds waited. Raises ``failure()``
+    after ``timeout`` seconds. What a balancer sees of the node is watched the whole
+    time, not assumed: a node that stops failing (or passing) its checks during the
+    wait does not count as out (or back).
+    """
+    start = clock()
+    since = None
+    while True:
+        now = clock()
+        if check():
+            since = now if since is None else since
+            if now - since >= seconds:
+                return round(now - start, 3)
+        else:
+            since = None
+        if now - start >= timeout:
+            raise UpgradeError(failure())
+        sleep(interval)
+
+
+def wait_drained(socket_path, backend, server, timeout=300, interval=0.1):
     """
     Wait until no request is in flight on the server (scur and qcur 0).
 
@@ -417,7 +464,7 @@ def wait_drained(socket_path, backend, server, timeout=300, interval=0.2):
     return {"state": state, "waited": waited}
 
 
-def wait_up(socket_path, backend, server, timeout=120, interval=0.5):
+def wait_up(socket_path, backend, server, timeout=120, interval=0.1):
     """Wait until HAProxy's health check has the server UP; ``{"state", "waited"}``."""
     last = {}
 
@@ -460,17 +507,35 @@ def drain_node(backend, server, socket_path=DEFAULT_ADMIN_SOCKET, timeout=300):
     return dict(result, server=f"{backend}/{server}")
 
 
-def enable_node(backend, server, socket_path=DEFAULT_ADMIN_SOCKET, timeout=120):
+def force_up(socket_path, backend, server, url):
     """
-    Put an API host back in rotation and wait until HAProxy has it UP.
+    A server HAProxy still has DOWN goes UP now when ``url``/healthcheck answers
+    200 to this host (the request its check sends): ``set server <b>/<s> health up``
+    instead of waiting rise x inter for its checks. Its checks go on as before (a
+    failing one takes it out again). True when forced.
+    """
+    if not url or server_state(socket_path, backend, server)["status"] == "UP":
+        return False
+    if healthcheck_status(url) != 200:
+        return False
+    answer = haproxy_command(socket_path, f"set server {backend}/{server} health up")
+    return not answer.strip()
+
+
+def enable_node(backend, server, socket_path=DEFAULT_ADMIN_SOCKET, timeout=120, url=None):
+    """
+    Put an API host back in rotation and wait until HAProxy has it UP. With ``url``
+    (the node's API, as the backend line has it) a node that answers 200 on
+    /healthcheck is UP at once (:func:`force_up`).
 
     CLI Example::
 
         salt lb1 glance_upgrade.enable_node glance_api_back node2
     """
     enable(socket_path, backend, server)
+    forced = force_up(socket_path, backend, server, url)
     result = wait_up(socket_path, backend, server, timeout=float(timeout))
-    return dict(result, server=f"{backend}/{server}")
+    return dict(result, server=f"{backend}/{server}", forced_up=forced)
 
 
 def wait_healthy(url, timeout=300, interval=2):
@@ -570,13 +635,16 @@ def container_facts(api):
     }
 
 
-def prepare(pillar=None, **kwargs):  # pylint: disable=unused-argument
+def prepare(pillar=None, db_check=False, **kwargs):  # pylint: disable=unused-argument
     """
     Before an upgrade touches anything: this node's settings with ``pillar`` (the
     orchestration's glance overrides) merged over its own — so its own operator files
     under node_custom_config are read and checked here — then ``docker pull`` of the
-    target image, and what the container runs now. Never raises: problems are in
-    ``errors`` and the orchestration refuses with nothing stopped.
+    target image, and what the container runs now. With ``db_check`` the database
+    node also runs ``db check`` with the pulled target image (``schema``: current,
+    expand, migrate, contract or error) while the other hosts still pull. Never
+    raises: problems are in ``errors`` and the orchestration refuses with nothing
+    stopped.
 
     CLI Example::
 
@@ -614,6 +682,11 @@ def prepare(pillar=None, **kwargs):  # pylint: disable=unused-argument
             "has that tag (docker_registry, docker_namespace, openstack_tag)")
         return report
     report["target"]["image_id"] = docker["docker.inspect_image"](image)["Id"]
+    if str(db_check).lower() in ("true", "1", "yes") and settings["am_i_db_node"]:
+        try:
+            report["schema"] = docker["glance_db.check"](image, api["volumes"])["status"]
+        except CommandExecutionError:
+            report["schema"] = "error"
     return report
 
 
@@ -669,14 +742,24 @@ def drain_by_healthcheck(timeout=None):
     # an unhealthy node is out of the balancer already: keep it out, nothing to prove
     try:
         if facts["healthy"]:
-            _, noticed = poll(answers_503, 30, 0.2, lambda: (
+            _, noticed = poll(answers_503, 30, 0.1, lambda: (
                 f"{api['url']}{HEALTHCHECK_PATH} still answers {last['status']} with "
                 f"{disable} in place — glance does not use the formula's "
                 "glance-api-paste.ini; apply glance.config to this node first"))
     except UpgradeError:
         os.remove(disable)
         raise
-    time.sleep(timing["down_after"])
+
+    def fails_checks():
+        last["status"] = healthcheck_status(api["url"])
+        return last["status"] not in CHECK_PASSES
+
+    # the balancer's checks fail from now on: after down_after it has the node DOWN
+    balancer_wait = hold(fails_checks, timing["down_after"], timing["down_after"] + timeout,
+                         0.2, lambda: (
+                             f"{api['url']}{HEALTHCHECK_PATH} answered {last['status']} "
+                             f"again with {disable} in place — the balancer may still "
+                             "send requests; look at the drain dir mount"))
     address, port = settings["api_address"], settings["listen_port"]
 
     def idle():
@@ -693,13 +776,30 @@ def drain_by_healthcheck(timeout=None):
         f"{timeout}s — long image uploads may still run; the node stays drained: wait "
         f"and re-run, or remove {disable} to put it back"))
     return {"drained": True, "disable_file": disable, "answers_503_after": noticed,
-            "balancer_wait": timing["down_after"], "in_flight_wait": waited}
+            "balancer_wait": balancer_wait, "in_flight_wait": waited}
 
 
-def wait_balancer_up():
+def balancer_up_wait(timing, then_drain=False):
     """
-    After a restart that ended a drain by health check: wait rise x inter of
-    haproxy_health_check, the time a balancer needs to put the node back.
+    Pure: seconds of 200 answers in a row :func:`wait_balancer_up` needs. The
+    balancer has the node UP within ``up_after``; when the next batch's drain
+    follows at once (``then_drain``), that node stays UP in the balancer for at
+    least ``down_not_before`` after it starts answering 503, so only what the
+    first exceeds the second is waited here (kolla's line: 4 s - 8 s -> 0): never
+    two batches out of the balancer at once.
+    """
+    if then_drain:
+        return max(0.0, timing["up_after"] - timing["down_not_before"])
+    return timing["up_after"]
+
+
+def wait_balancer_up(timeout=60, then_drain=False):
+    """
+    After a restart that ended a drain by health check: wait until /healthcheck has
+    answered 200 in a row (watched every 0.2 s) for rise x inter of
+    haproxy_health_check, the time a balancer needs to put the node back — or, when
+    the next batch's drain follows at once (``then_drain``), only for what that
+    exceeds the next node's fall time (:func:`balancer_up_wait`).
 
     CLI Example::
 
@@ -707,12 +807,22 @@ def wait_balancer_up():
     """
     settings, timing = _own_check()
     url = settings["services"]["glance-api"]["url"]
-    status = healthcheck_status(url)
-    if status != 200:
-        raise UpgradeError(f"{url}{HEALTHCHECK_PATH} answers {status} — the balancer will "
-                           "not put this node back; look at the glance_api log")
-    time.sleep(timing["up_after"])
-    return {"url": url, "waited": timing["up_after"]}
+    last = {"status": healthcheck_status(url)}
+    if last["status"] != 200:
+        raise UpgradeError(f"{url}{HEALTHCHECK_PATH} answers {last['status']} — the balancer "
+                           "will not put this node back; look at the glance_api log")
+
+    def passes():
+        last["status"] = healthcheck_status(url)
+        return last["status"] == 200
+
+    # the balancer's checks pass from now on: after up_after it has the node UP
+    needed = balancer_up_wait(timing, str(then_drain).lower() in ("true", "1", "yes"))
+    waited = hold(passes, needed, needed + float(timeout), 0.2,
+                  lambda: (f"{url}{HEALTHCHECK_PATH} keeps failing ({last['status']}) — "
+                           "the balancer will not put this node back; look at the "
+                           "glance_api log"))
+    return {"url": url, "waited": waited, "balancer_up_within": timing["up_after"]}
 
 
 def _lb_socket():
@@ -733,10 +843,26 @@ def lb_drain(server, timeout=300):
     return drain_node(backend, server, socket_path, timeout)
 
 
+def backend_url(backends, server):
+    """Pure: ``http://<address>:<port>`` of API host ``server`` in the backend list
+    (glance_config's services["glance-api"]["haproxy"]["backends"]), or None."""
+    for backend in backends or []:
+        if backend.get("id") == server:
+            address = str(backend["address"])
+            host = f"[{address}]" if ":" in address else address
+            return f"http://{host}:{int(backend['port'])}"
+    return None
+
+
 def lb_enable(server, timeout=120):
-    """On a load balancer host: put ``server`` back and wait until HAProxy has it UP."""
+    """
+    On a load balancer host: put ``server`` back and wait until HAProxy has it UP —
+    at once when the node answers 200 on /healthcheck from here (:func:`force_up`).
+    """
     backend, socket_path = _lb_socket()
-    return enable_node(backend, server, socket_path, timeout)
+    backends = __salt__["glance_config.current"]()[  # noqa: F821
+        "services"]["glance-api"]["haproxy"]["backends"]
+    return enable_node(backend, server, socket_path, timeout, url=backend_url(backends, server))
 
 
 def plan_for(current_images, schema_status=None, target_image=None):

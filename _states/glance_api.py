@@ -46,7 +46,7 @@ def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep):
         sleep(min(interval, max(timeout - elapsed, 0)))
 
 
-def healthy(name, timeout=300, interval=1, container="glance_api"):
+def healthy(name, timeout=300, interval=0.2, container="glance_api"):
     """
     ``name`` (the /healthcheck URL) answers 200 within ``timeout`` seconds.
 

@@ -7,8 +7,9 @@
     Before anything stops, every API host runs glance_upgrade.prepare: its own
     settings with these overrides (its operator files under node_custom_config are
     read and checked there, as on any apply), `docker pull` of the target image, and
-    what its container runs. A host with an error, a failed pull or no answer stops
-    the run here, with nothing changed. glance_upgrade.plan (pure, unit-tested) then
+    what its container runs; the database node also runs `db check` with that
+    image. A host with an error, a failed pull or no answer stops the run here,
+    with nothing changed. glance_upgrade.plan (pure, unit-tested) then
     picks the hosts whose image (name or ID) or config hash differs, or that are
     unhealthy, and orders the steps; this file only runs plan.steps in order, every
     one failhard. Needs the custom modules on the master: salt-run saltutil.sync_all. #}
@@ -52,7 +53,7 @@ glance-orch-upgrade-test-fail_without_changes:
     - failhard: true
 {%- else %}
 {#-   saltutil.runner keeps `arg` for itself: salt.execute's own arguments go in kwarg #}
-{%-   set prepare_kwargs = {'pillar': override} %}
+{%-   set prepare_kwargs = {'pillar': override, 'db_check': true} %}
 {%-   set answers = salt['saltutil.runner']('salt.execute',
         arg=[hosts | join(','), 'glance_upgrade.prepare'],
         kwarg={'tgt_type': 'list', 'kwarg': prepare_kwargs}) if hosts else {} %}
@@ -63,12 +64,16 @@ glance-orch-upgrade-test-fail_without_changes:
                      'managed_lb': s.loadbalancer.hosts | length > 0} %}
 {%-   set plan = salt['glance_upgrade.plan'](hosts, reports, s.image, **options) %}
 {%-   if not plan.refusal %}
-{#-     the images are pulled now: db check with the target image on the database node #}
-{%-     set db_status = salt['saltutil.runner']('salt.execute',
-          arg=[plan.db_node, 'glance_db.status'], kwarg={'arg': [s.image]}) %}
-{%-     set db_status = db_status if db_status is mapping else {} %}
-{%-     set answer = db_status.get(plan.db_node) %}
-{%-     set schema = answer.get('status') if answer is mapping else 'error' %}
+{#-     the database node ran db check with the pulled target image in prepare; asked
+        here only when its report has no answer #}
+{%-     set schema = reports[plan.db_node].get('schema') %}
+{%-     if schema is none %}
+{%-       set db_status = salt['saltutil.runner']('salt.execute',
+            arg=[plan.db_node, 'glance_db.status'], kwarg={'arg': [s.image]}) %}
+{%-       set db_status = db_status if db_status is mapping else {} %}
+{%-       set answer = db_status.get(plan.db_node) %}
+{%-       set schema = answer.get('status') if answer is mapping else 'error' %}
+{%-     endif %}
 {%-     set plan = salt['glance_upgrade.plan'](hosts, reports, s.image,
           schema_status=schema, **options) %}
 {%-   endif %}
@@ -76,6 +81,12 @@ glance-orch-upgrade-test-fail_without_changes:
 {#-   everything but the load balancer, which must keep its drain state #}
 {%-   set api_sls = ['glance.precheck', 'glance.config', 'glance.bootstrap',
                      'glance.service', 'glance.cache'] %}
+{#-   the applies' pillar: the overrides, and (plan.schema_ready) that the schema
+      already suits the target image, so glance_db.current runs no check container #}
+{%-   set orchestrated = {'glance': override} %}
+{%-   if plan.schema_ready %}
+{%-     do orchestrated.update(glance_orchestration={'schema_ready_for': s.image}) %}
+{%-   endif %}
 
 glance-orch-upgrade-test-show_notification:
   test.show_notification:
@@ -108,6 +119,10 @@ glance-orch-upgrade-glance_upgrade-lb_{{ step.action }}-{{ n }}-{{ host }}:
 
 glance-orch-upgrade-glance_upgrade-{{ function }}-{{ n }}:
   salt.function:
+{%-       if step.then_drain %}
+    - kwarg:
+        then_drain: true
+{%-       endif %}
     - name: glance_upgrade.{{ function }}
     - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
@@ -146,7 +161,7 @@ glance-orch-upgrade-salt-state-{{ n }}:
     - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
     - sls: {{ api_sls | json }}
-    - pillar: {{ {'glance': override} | json }}
+    - pillar: {{ orchestrated | json }}
     - failhard: true
 {%-     endif %}
 {%-   endfor %}

@@ -36,6 +36,9 @@ glance-service-glance_db-current:
     - db_node: {{ glance.db_node }}
     - database: {{ glance.database | json }}
     - bootstrap: {{ glance.am_i_db_node }}
+    {#- set by glance.orch.upgrade only: it checked the schema with this image and
+        ran expand + migrate (or db_sync) first #}
+    - schema_ready: {{ salt['pillar.get']('glance_orchestration:schema_ready_for') == api.image }}
     - require:
       - docker_image: glance-service-docker_image-present
       - sls: {{ tplroot }}.config

@@ -82,6 +82,31 @@ def test_rolling_steps_drain_stop_expand_apply_enable_then_contract():
     assert result["drain"] == "healthcheck"
 
 
+def test_only_a_drain_by_health_check_that_another_drain_follows_may_overlap():
+    enables = [step for step in plan(schema_status="expand")["steps"]
+               if step["action"] == "enable"]
+    assert [step["then_drain"] for step in enables] == [True, True, False]
+    enables = [step for step in plan(schema_status="expand", managed_lb=True)["steps"]
+               if step["action"] == "enable"]
+    assert [step["then_drain"] for step in enables] == [False, False, False]
+
+
+@pytest.mark.parametrize("kwargs, ready", [
+    ({"schema_status": "expand"}, True),  # expand + migrate run before any apply
+    ({"schema_status": "contract"}, True),
+    ({}, True),  # unknown, the database node releases: expand + migrate run first
+    ({"schema_status": "expand", "rolling": False}, True),  # db_sync first
+])
+def test_the_applies_of_a_plan_that_readies_the_schema_need_no_check(kwargs, ready):
+    assert plan(**kwargs)["schema_ready"] is ready
+
+
+def test_an_unknown_schema_with_the_database_node_done_is_checked_by_every_apply():
+    result = plan({"node1": report()}, schema_status=None)
+    assert result["db_steps"]["expand_before"] is False
+    assert result["schema_ready"] is False
+
+
 def test_the_formulas_haproxy_drains_through_its_runtime_api():
     assert plan(managed_lb=True)["drain"] == "haproxy"
 
@@ -298,6 +323,84 @@ def test_balancer_wait_is_fall_and_rise_times_inter_of_kollas_check_line(line, d
     assert (timing["down_after"], timing["up_after"]) == (down, up)
 
 
+@pytest.mark.parametrize("line, down, up", [
+    # the next check within inter, then fall - 1 / rise - 1 more fastinter apart
+    ("check inter 2000 fastinter 500 rise 2 fall 5", 4.0, 2.5),
+    # a DOWN node is checked every downinter
+    ("check inter 2000 downinter 5s rise 2 fall 3", 6.0, 7.0),
+])
+def test_balancer_wait_counts_fastinter_and_downinter(line, down, up):
+    timing = gu.check_timing(line)
+    assert (timing["down_after"], timing["up_after"]) == (down, up)
+
+
+@pytest.mark.parametrize("line, then_drain, wait", [
+    ("check inter 2000 rise 2 fall 5", False, 4.0),
+    # the next node stays UP >= 8 s after its first 503: this one is UP within 4 s
+    ("check inter 2000 rise 2 fall 5", True, 0.0),
+    ("check inter 1000 rise 5 fall 2", True, 4.0),  # UP within 5 s, next DOWN after 1 s
+])
+def test_the_balancer_up_wait_overlaps_the_next_drain_only_as_far_as_it_is_safe(
+        line, then_drain, wait):
+    assert gu.balancer_up_wait(gu.check_timing(line), then_drain) == wait
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_hold_waits_until_the_answer_held_for_the_whole_window():
+    clock = Clock()
+    waited = gu.hold(lambda: True, 4.0, 30, 0.5, lambda: "never", clock, clock.sleep)
+    assert waited == 4.0
+
+
+def test_hold_starts_the_window_again_when_the_answer_changes():
+    clock = Clock()
+    answers = iter([True, True, False] + [True] * 100)
+    waited = gu.hold(lambda: next(answers), 2.0, 30, 0.5, lambda: "never", clock, clock.sleep)
+    # true at 0 and 0.5, false at 1.0, then true from 1.5: held from 1.5 to 3.5
+    assert waited == 3.5
+
+
+def test_hold_raises_when_the_answer_never_holds():
+    clock = Clock()
+    answers = iter([True, False] * 100)
+    with pytest.raises(gu.UpgradeError, match="flaps"):
+        gu.hold(lambda: next(answers), 2.0, 10, 0.5, lambda: "flaps", clock, clock.sleep)
+
+
+def test_the_backend_url_is_the_address_haproxy_checks():
+    backends = [{"id": "node1", "address": "10.0.0.11", "port": 9292},
+                {"id": "node2", "address": "fd00::12", "port": 9292}]
+    assert gu.backend_url(backends, "node1") == "http://10.0.0.11:9292"
+    assert gu.backend_url(backends, "node2") == "http://[fd00::12]:9292"
+    assert gu.backend_url(backends, "node3") is None
+
+
+def test_a_node_haproxy_has_down_is_forced_up_only_when_it_answers_200(monkeypatch):
+    sent = []
+    status = {"server": "DOWN", "health": 200}
+    monkeypatch.setattr(gu, "server_state", lambda *a: {"status": status["server"]})
+    monkeypatch.setattr(gu, "healthcheck_status", lambda url: status["health"])
+    monkeypatch.setattr(gu, "haproxy_command", lambda sock, cmd: sent.append(cmd) or "")
+    assert gu.force_up("s", "glance_api_back", "node2", "http://10.0.0.12:9292")
+    assert sent == ["set server glance_api_back/node2 health up"]
+    status["health"] = 503
+    assert not gu.force_up("s", "glance_api_back", "node2", "http://10.0.0.12:9292")
+    status.update(server="UP", health=200)
+    assert not gu.force_up("s", "glance_api_back", "node2", "http://10.0.0.12:9292")
+    assert not gu.force_up("s", "glance_api_back", "node2", None)
+    assert len(sent) == 1
+
+
 def test_a_check_line_that_is_not_kollas_shape_is_an_error_naming_the_key():
     with pytest.raises(gu.UpgradeError, match="haproxy_health_check has fall 'x'"):
         gu.check_timing("check inter 2000 fall x")
@@ -408,3 +511,39 @@ def test_show_stat_csv_is_parsed_by_column_name():
     text = ("# pxname,svname,qcur,qmax,scur,smax,status,weight,check_status,\n"
             "glance_api_back,node1,0,0,2,3,DRAIN,1,L7OK,\n")
     assert gu.parse_stat(text)[0]["scur"] == "2"
+
+
+# ---------------------------------------------------------------- prepare
+
+
+def prepare_salt(monkeypatch, db_node):
+    checked = []
+    settings = {"errors": [], "minion_id": "node1", "am_i_api_host": True,
+                "am_i_db_node": db_node, "image": NEW,
+                "services": {"glance-api": {"labels": {LABEL: "h1"}, "volumes": ["v:/v"]}}}
+    salt = {
+        "glance_config.current": lambda pillar=None: settings,
+        "docker.pull": lambda image: {"retcode": 0},
+        "docker.inspect_image": lambda image: {"Id": "sha256:new"},
+        "glance_db.check": lambda image, binds: checked.append((image, binds)) or {
+            "status": "expand"},
+    }
+    monkeypatch.setattr(gu, "__salt__", salt, raising=False)
+    monkeypatch.setattr(gu, "__pillar__", {"glance": {}}, raising=False)
+    monkeypatch.setattr(gu, "container_facts", lambda api: None)
+    return checked
+
+
+def test_prepare_on_the_database_node_checks_the_schema_with_the_pulled_image(monkeypatch):
+    checked = prepare_salt(monkeypatch, db_node=True)
+    report = gu.prepare({"openstack_release": "2025.1"}, db_check=True)
+    assert report["errors"] == [] and report["schema"] == "expand"
+    assert checked == [(NEW, ["v:/v"])]
+
+
+def test_prepare_elsewhere_or_without_db_check_runs_no_check(monkeypatch):
+    elsewhere = prepare_salt(monkeypatch, db_node=False)
+    assert "schema" not in gu.prepare({}, db_check=True)
+    without = prepare_salt(monkeypatch, db_node=True)
+    assert "schema" not in gu.prepare({})
+    assert elsewhere == without == []
