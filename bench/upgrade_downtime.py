@@ -1,15 +1,27 @@
 """
-Benchmark: API downtime of the upgrade strategies, 2022.2 -> 2025.1 on the real
-stack (salt-master, 3 minions with their own dockerd, MariaDB, HAProxy), under a
-steady load through the load balancer. Prints, per strategy: failed requests,
-longest outage, p99 latency and total upgrade time.
+Benchmark: API downtime and time of the upgrade strategies, 2022.2 -> 2025.1 on the
+real stack (salt-master, 3 minions with their own dockerd, MariaDB, Keystone,
+HAProxy), under the same steady load through the load balancer, for the file
+backend (the shared directory) and for Ceph, in one run:
 
     bash bench/run.sh upgrade_downtime.py
 
-Strategies: rolling (ours: drain, replace, wait healthy, enable, one host at a
-time), all at once (kolla-ansible's behaviour: expand/migrate, restart every
-glance_api together, contract), legacy (stop all, db_sync, start all).
-Target (issue): rolling = 0 failed requests.
+Lines, per backend:
+  rolling, formula HAProxy    glance.orch.upgrade: drain through the runtime API,
+                              stop, replace, wait healthy, enable, one host at a time
+  rolling, unmanaged HAProxy  the same behind a kolla-shaped HAProxy the formula does
+                              not manage (drained through /healthcheck, kolla's check
+                              line "check inter 2000 rise 2 fall 5")
+  all at once (kolla)         kolla-ansible's behaviour: expand + migrate, restart
+                              every glance_api together, contract
+  legacy                      glance.orch.upgrade without rolling: stop all, db_sync,
+                              start all
+
+Prints per line failed requests / requests, longest outage, p99 latency and the
+upgrade time (the upgrade call alone, the load runs around it), then per backend
+rolling / all-at-once for both rolling lines against the issue's target (<= 1.5x)
+and where each line's time went. Exits non-zero when an upgrade failed or a rolling
+line had a failed request (target: 0).
 """
 
 import pathlib

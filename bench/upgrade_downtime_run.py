@@ -1,67 +1,180 @@
-"""Run by bench/upgrade_downtime.py (not part of the test suite): the three upgrade
-strategies on the same stack under the same steady load; prints a table."""
+"""Run by bench/upgrade_downtime.py (not part of the test suite): the upgrade
+strategies on the same stack under the same steady load, for the file backend (the
+shared directory) and for Ceph; prints a table, the rolling / all-at-once ratios and
+where each line's time went."""
 
 import time
+import traceback
 
+import pytest
+
+import glance_upgrade as gu
 from harness.glance_client import random_payload, upload_image
 from harness.load import LoadClient
 from harness.loopback import LB_ADDRESS
+from harness.upgrade import (ADDRESSES, KOLLA_LB, kolla_haproxy,  # noqa: F401 (fixture)
+                             orchestration_states, unmanaged_lb_pillar, upgrade_pillar)
 
-NEW = "2025.1"
+OLD, NEW = "2022.2", "2025.1"
 RATE = 20.0
-RESULTS = []
+# seconds of load before and after the upgrade call
+AROUND = 3.0
+TARGET = 1.5
+BACKENDS = ("file", "ceph")
+ROLLING = "rolling, formula HAProxy"
+UNMANAGED = "rolling, unmanaged HAProxy"
+ALL_AT_ONCE = "all at once (kolla)"
+LEGACY = "legacy"
+LINES = (ROLLING, UNMANAGED, ALL_AT_ONCE, LEGACY)
 
 
-def prepare(stack, database, rolling):
-    run = stack.deploy(glance_file_datadir_volume=str(stack.shared),
-                       glance_enable_rolling_upgrade=rolling,
-                       glance_loadbalancer_hosts=["node1"],
-                       kolla_internal_vip_address=LB_ADDRESS,
-                       glance_database_name=database)
+def deploy(stack, pillar, address, ready=None):
+    run = stack.deploy(**pillar)
     assert run.ok(), run
-    return upload_image(LB_ADDRESS, "bench", random_payload(1024 * 1024, database))
+    if ready:
+        ready()
+    return upload_image(address, "bench", random_payload(1024 * 1024, pillar[
+        "glance_database_name"]))
 
 
-def measure(name, image, upgrade):
-    client = LoadClient(LB_ADDRESS, image, rate=RATE).start()
-    time.sleep(3)
-    start = time.monotonic()
-    upgrade()
-    total = time.monotonic() - start
-    time.sleep(3)
-    summary = client.stop()
-    RESULTS.append((name, summary, total))
+def orchestrate(stack):
+    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    return ret.returncode == 0, ret.stdout[-3000:], orchestration_parts(ret.data)
+
+
+# which part of the upgrade an orchestration state ID is
+PARTS = (("test-show_notification", "plan"), ("test-ping", "ping"),
+         ("lb_drain", "drain"), ("drain_by_healthcheck", "drain"), ("stop_api", "stop"),
+         ("glance_db", "db"), ("salt-state", "apply"), ("lb_enable", "enable"),
+         ("wait_balancer_up", "enable"), ("salt-runner", "status"))
+
+
+def orchestration_parts(data):
+    """Seconds per part (drain, stop, db, apply, enable, status...) of one run."""
+    parts = {}
+    for state in orchestration_states(data):
+        part = next((name for key, name in PARTS if key in state["__id__"]), "other")
+        parts[part] = parts.get(part, 0.0) + float(state["duration"]) / 1000
+    return parts
 
 
 def kolla_all_at_once(stack, images):
-    """kolla-ansible's rolling path: expand + migrate, restart every API at once, contract."""
+    """kolla-ansible's path: expand + migrate, restart every API at once, contract."""
     pillar = f'pillar={{"glance": {{"openstack_release": "{NEW}", "openstack_tag": "{NEW}"}}}}'
-    for steps in (["expand", "migrate"],):
-        ret = stack.cli.run("glance_db.upgrade", images[NEW], str(steps).replace("'", ""),
-                            minion_tgt="node1")
-        assert ret.returncode == 0, ret.stdout
-    ret = stack.cli.run("--timeout=900", "state.apply",
-                        "glance.precheck,glance.config,glance.service", pillar, minion_tgt="*")
-    assert ret.returncode == 0, ret.stdout
-    ret = stack.cli.run("glance_db.upgrade", images[NEW], "[contract]", minion_tgt="node1")
-    assert ret.returncode == 0, ret.stdout
+    parts, out = {}, ""
+    for part, args, tgt in (
+            ("db", ("glance_db.upgrade", images[NEW], "[expand, migrate]"), "node1"),
+            ("apply", ("--timeout=900", "state.apply",
+                       "glance.precheck,glance.config,glance.service", pillar), "*"),
+            ("db", ("glance_db.upgrade", images[NEW], "[contract]"), "node1")):
+        start = time.monotonic()
+        ret = stack.cli.run(*args, minion_tgt=tgt)
+        parts[part] = parts.get(part, 0.0) + time.monotonic() - start
+        out += str(ret.stdout)[-1500:]
+        if ret.returncode != 0:
+            return False, out, parts
+    return True, out, parts
 
 
-def test_upgrade_downtime(stack, images):
-    rolling = prepare(stack, "glance_bench_rolling", "yes")
-    measure("rolling (glance.orch.upgrade)", rolling, lambda: stack.orchestrate(
-        openstack_release=NEW, openstack_tag=NEW))
-    allatonce = prepare(stack, "glance_bench_kolla", "yes")
-    measure("all at once (kolla-ansible)", allatonce, lambda: kolla_all_at_once(stack, images))
-    legacy = prepare(stack, "glance_bench_legacy", "no")
-    measure("legacy (glance.orch.upgrade)", legacy, lambda: stack.orchestrate(
-        openstack_release=NEW, openstack_tag=NEW))
+def measure(address, image, upgrade):
+    """The load runs from AROUND s before the upgrade call to AROUND s after it; the
+    upgrade time is the call alone."""
+    client = LoadClient(address, image, rate=RATE).start()
+    time.sleep(AROUND)
+    start = time.monotonic()
+    ok, out, parts = upgrade()
+    total = time.monotonic() - start
+    time.sleep(AROUND)
+    summary = client.stop()
+    parts["other"] = total - sum(parts.values())
+    return {"ok": ok, "out": out, "summary": summary, "total": total, "parts": parts}
 
-    print(f"\n2022.2 -> {NEW}, 3 API hosts behind HAProxy, load {RATE:.0f} req/s "
-          "(list, show, download 1 MB, upload 64 KB)")
-    print(f"  {'strategy':<32} {'requests':>8} {'failed':>7} {'longest outage':>15} "
-          f"{'p99':>8} {'upgrade':>9}")
-    for name, s, total in RESULTS:
-        print(f"  {name:<32} {s['requests']:>8} {s['failed']:>7} "
-              f"{s['longest_outage']:>13.1f} s {s['p99']:>6.2f} s {total:>7.1f} s")
-    assert RESULTS[0][1]["failed"] == 0, RESULTS[0]
+
+def run_line(stack, images, backend, line, extra, balancer):
+    database = "glance_bench_{}_{}".format(backend, LINES.index(line))
+    if line == UNMANAGED:
+        def every_node_up():
+            for node in ADDRESSES:
+                gu.wait_up(balancer.admin_socket, "glance_api", node, timeout=60)
+
+        image = deploy(stack, unmanaged_lb_pillar(stack, database, **extra), KOLLA_LB[0],
+                       every_node_up)
+        return measure(KOLLA_LB[0], image, lambda: orchestrate(stack))
+    rolling = "no" if line == LEGACY else "yes"
+    image = deploy(stack, upgrade_pillar(stack, database, rolling=rolling, **extra),
+                   LB_ADDRESS)
+    if line == ALL_AT_ONCE:
+        return measure(LB_ADDRESS, image, lambda: kolla_all_at_once(stack, images))
+    return measure(LB_ADDRESS, image, lambda: orchestrate(stack))
+
+
+def ratio_line(results, backend, line):
+    base = results.get((backend, ALL_AT_ONCE))
+    mine = results.get((backend, line))
+    if not base or not mine or not base["ok"] or not mine["ok"]:
+        return f"  {backend:<5} {line} / all at once: n/a (a run failed)"
+    ratio = mine["total"] / base["total"]
+    verdict = "met" if ratio <= TARGET else "MISSED"
+    return (f"  {backend:<5} {line} / all at once: {mine['total']:.1f} s / "
+            f"{base['total']:.1f} s = {ratio:.2f}x (target <= {TARGET}x: {verdict})")
+
+
+def report(results):
+    print(f"\n{OLD} -> {NEW}, 3 API hosts behind HAProxy, load {RATE:.0f} req/s "
+          f"(list, show, download 1 MB, upload 64 KB) from {AROUND:.0f} s before to "
+          f"{AROUND:.0f} s after the upgrade call; upgrade = the call")
+    print(f"  {'backend':<7} {'strategy':<27} {'failed / requests':>17} "
+          f"{'longest outage':>14} {'p99':>7} {'upgrade':>8}")
+    for (backend, line), r in results.items():
+        s = r["summary"]
+        flag = "" if r["ok"] else "  (upgrade FAILED)"
+        print(f"  {backend:<7} {line:<27} {s['failed']:>7} / {s['requests']:<7} "
+              f"{s['longest_outage']:>12.1f} s {s['p99']:>5.2f} s {r['total']:>6.1f} s{flag}")
+    print("\nratios (same run):")
+    for backend in BACKENDS:
+        for line in (ROLLING, UNMANAGED):
+            print(ratio_line(results, backend, line))
+    print("\nwhere the time went (s; other = salt-run/CLI start and the orchestration's "
+          "render: settings, prepare + pull on every host, db check):")
+    for (backend, line), r in results.items():
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(
+            r["parts"].items(), key=lambda kv: -kv[1]))
+        print(f"  {backend:<5} {line:<27} {parts}")
+    for (backend, line), r in results.items():
+        if not r["ok"] or (line in (ROLLING, UNMANAGED) and r["summary"]["failed"]):
+            print(f"\n{backend} {line}: errors {r['summary']['errors']}\n{r['out']}")
+
+
+@pytest.fixture
+def ceph_files(stack, ceph):
+    """kolla's ceph.conf + client keyring under node_custom_config, as the Ceph
+    upgrade test writes them; removed afterwards."""
+    written = ceph.write_client_files(stack.work / "custom")
+    yield
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+def test_upgrade_downtime(stack, images, kolla_haproxy, request):
+    results = {}
+    for backend in BACKENDS:
+        extra = {}
+        if backend == "ceph":
+            request.getfixturevalue("ceph_files")
+            extra = {"glance_backend_ceph": "yes"}
+        for line in LINES:
+            started = time.monotonic()
+            try:
+                results[(backend, line)] = run_line(stack, images, backend, line, extra,
+                                                    kolla_haproxy)
+            except Exception:  # pylint: disable=broad-except — the table shows it
+                results[(backend, line)] = {
+                    "ok": False, "out": traceback.format_exc()[-3000:], "total": 0.0,
+                    "parts": {}, "summary": {"requests": 0, "failed": 0, "longest_outage": 0.0,
+                                             "p99": 0.0, "errors": ["the line did not run"]}}
+            print(f"{backend} {line}: {results[(backend, line)]['total']:.1f} s "
+                  f"(line {time.monotonic() - started:.0f} s)", flush=True)
+    report(results)
+    bad = [f"{backend} {line}" for (backend, line), r in results.items()
+           if not r["ok"] or (line in (ROLLING, UNMANAGED) and r["summary"]["failed"])]
+    assert not bad, f"failed upgrade or failed requests on a rolling line: {bad}"
