@@ -9,14 +9,19 @@ an unreachable database.
 """
 
 import json
+import logging
 import os
 import time
 
 __virtualname__ = "glance_db"
+log = logging.getLogger(__name__)
 
 # glance-manage db check exit codes (glance/cmd/manage.py)
 CHECK_CODES = {0: "current", 3: "expand", 4: "migrate", 5: "contract"}
 SET_CONFIGS = "sudo -E kolla_set_configs"
+# a schema step whose database stops answering for this long is stopped: glance's
+# max_retries = -1 (kolla's) would otherwise keep it waiting until the step's timeout
+DATABASE_LOST_AFTER = 30
 MANAGE = "glance-manage --config-file /etc/glance/glance-api.conf"
 
 
@@ -40,11 +45,14 @@ def log_tail(text, lines=15):
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
-def oneshot(name, image, binds, command=None, environment=None, timeout=600):
+def oneshot(name, image, binds, command=None, environment=None, timeout=600, alive=None,
+            lost_after=DATABASE_LOST_AFTER):
     """
     Run a one-shot container of ``image`` to completion (or ``timeout`` seconds).
+    ``alive`` (optional, no arguments) tells whether what the container needs still
+    answers; ``lost_after`` seconds of no answer in a row stop the container.
 
-    Returns ``{"exit_code", "logs", "timed_out"}``; the container is removed.
+    Returns ``{"exit_code", "logs", "timed_out", "lost"}``; the container is removed.
     """
     env = {"KOLLA_CONFIG_STRATEGY": "COPY_ALWAYS"}
     env.update(environment or {})
@@ -55,12 +63,14 @@ def oneshot(name, image, binds, command=None, environment=None, timeout=600):
     docker["docker.run_container"](image, name=name, bg=True, replace=True, force=True,
                                    **kwargs)
     deadline = time.monotonic() + timeout
-    timed_out = False
+    timed_out = lost = False
+    watch = Watch(alive, lost_after)
     # docker.state caches its answer in __context__ for the whole run: inspect instead
     info = docker["docker.inspect_container"](name)
     while info["State"]["Running"]:
-        if time.monotonic() > deadline:
-            timed_out = True
+        timed_out = time.monotonic() > deadline
+        lost = watch.lost()
+        if timed_out or lost:
             docker["docker.kill"](name)
             break
         time.sleep(0.5)
@@ -68,10 +78,33 @@ def oneshot(name, image, binds, command=None, environment=None, timeout=600):
     logs = docker["docker.logs"](name)
     docker["docker.rm"](name, force=True)
     return {
-        "exit_code": None if timed_out else info["State"]["ExitCode"],
+        "exit_code": None if timed_out or lost else info["State"]["ExitCode"],
         "logs": logs,
         "timed_out": timed_out,
+        "lost": lost,
     }
+
+
+class Watch:
+    """``alive()`` asked at most every ``interval`` seconds; ``lost()`` is True once it
+    has said False for ``after`` seconds in a row (never, without ``alive``)."""
+
+    def __init__(self, alive, after, interval=2.0, clock=time.monotonic):
+        self.alive, self.after, self.interval, self.clock = alive, after, interval, clock
+        self.asked = self.down_since = None
+
+    def lost(self):
+        if self.alive is None:
+            return False
+        now = self.clock()
+        if self.asked is not None and now - self.asked < self.interval:
+            return self.down_since is not None and now - self.down_since >= self.after
+        self.asked = now
+        if self.alive():
+            self.down_since = None
+        elif self.down_since is None:
+            self.down_since = now
+        return self.down_since is not None and now - self.down_since >= self.after
 
 
 def check(image, binds, timeout=300):
@@ -180,17 +213,18 @@ def check_cached(image, binds, database, timeout=300):
     return result
 
 
-def bootstrap(image, binds, timeout=900):
+def bootstrap(image, binds, timeout=900, alive=None):
     """db_sync + db_load_metadefs through the image's KOLLA_BOOTSTRAP path."""
     return oneshot("glance_bootstrap", image, binds,
-                   environment={"KOLLA_BOOTSTRAP": ""}, timeout=timeout)
+                   environment={"KOLLA_BOOTSTRAP": ""}, timeout=timeout, alive=alive)
 
 
-def upgrade_step(image, binds, steps, timeout=900):
+def upgrade_step(image, binds, steps, timeout=900, alive=None):
     """KOLLA_UPGRADE with GLANCE_DB_EXPAND / _MIGRATE / _CONTRACT for ``steps``."""
     env = {"KOLLA_UPGRADE": ""}
     env.update({f"GLANCE_DB_{step.upper()}": "" for step in steps})
-    return oneshot("glance_db_upgrade", image, binds, environment=env, timeout=timeout)
+    return oneshot("glance_db_upgrade", image, binds, environment=env, timeout=timeout,
+                   alive=alive)
 
 
 # ---------------------------------------------------------------- with this minion's settings
@@ -212,12 +246,12 @@ def populated(database):
     return bool(tables) and "alembic_version" in tables
 
 
-def _admin_connection(database, name=None):
+def _admin_connection(database, name=None, connect_timeout=10):
     import pymysql  # pylint: disable=import-outside-toplevel
 
     return pymysql.connect(host=database["host"], port=int(database["port"]),
                            user=database["admin_user"], password=database["admin_password"],
-                           database=name, autocommit=True, connect_timeout=10)
+                           database=name, autocommit=True, connect_timeout=connect_timeout)
 
 
 def _trust_function_creators(database, value):
@@ -256,18 +290,54 @@ def status(image=None):
     return check(image or settings["image"], binds)
 
 
-def _run_with_trust(settings, runner):
-    previous = _trust_function_creators(settings["database"], 1)
+def _answers(database):
+    """True when the database accepts an admin login now."""
     try:
-        return runner()
+        _admin_connection(database, connect_timeout=3).close()
+    except Exception:  # pylint: disable=broad-except
+        return False
+    return True
+
+
+def lost_message(what, database, seconds=DATABASE_LOST_AFTER):
+    where = f"{database['host']}:{database['port']}"
+    return (f"the database at {where} stopped answering during {what} (no answer for "
+            f"{seconds} s): the step was stopped and nothing after it ran. Bring the "
+            f"database back, then run the same orchestration again: it starts again "
+            f"from the schema state it finds")
+
+
+def _run_with_trust(settings, runner):
+    """``runner(alive)`` with log_bin_trust_function_creators on around it; ``alive``
+    asks the database. A database that is down before the step is an error here."""
+    from salt.exceptions import CommandExecutionError  # pylint: disable=import-outside-toplevel
+
+    database = settings["database"]
+    try:
+        previous = _trust_function_creators(database, 1)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise CommandExecutionError(
+            f"the database at {database['host']}:{database['port']} does not answer "
+            f"({exc}); nothing ran. Bring it back and run the same command again"
+        ) from exc
+    try:
+        return runner(lambda: _answers(database))
     finally:
-        _trust_function_creators(settings["database"], previous)
+        try:
+            _trust_function_creators(database, previous)
+        except Exception as exc:  # pylint: disable=broad-except
+            log.warning("log_bin_trust_function_creators not set back to %s: %s",
+                        previous, exc)
 
 
-def _finished(what, run, image, binds):
+def _finished(what, run, image, binds, database=None):
     if run["exit_code"] != 0:
         from salt.exceptions import CommandExecutionError  # pylint: disable=import-outside-toplevel
 
+        if run.get("lost"):
+            raise CommandExecutionError(
+                f"glance-manage {what} with {image}: {lost_message(what, database)}. "
+                f"Last log lines:\n{log_tail(run['logs'])}")
         raise CommandExecutionError(
             f"glance-manage {what} with {image} failed (exit {run['exit_code']}); nothing "
             f"after it ran. Last log lines:\n{log_tail(run['logs'])}"
@@ -289,12 +359,13 @@ def upgrade(image, steps):
         salt node1 glance_db.upgrade <image> '[expand, migrate]'
     """
     settings, binds = _here()
-    run = _run_with_trust(settings, lambda: upgrade_step(image, binds, steps))
-    return _finished(f"db {' + '.join(steps)}", run, image, binds)
+    run = _run_with_trust(settings, lambda alive: upgrade_step(image, binds, steps,
+                                                               alive=alive))
+    return _finished(f"db {' + '.join(steps)}", run, image, binds, settings["database"])
 
 
 def sync(image):
     """Legacy (offline) upgrade: db_sync + metadefs with the target ``image``."""
     settings, binds = _here()
-    run = _run_with_trust(settings, lambda: bootstrap(image, binds))
-    return _finished("db_sync", run, image, binds)
+    run = _run_with_trust(settings, lambda alive: bootstrap(image, binds, alive=alive))
+    return _finished("db_sync", run, image, binds, settings["database"])

@@ -99,8 +99,21 @@ glance-orch-upgrade-test-fail_without_changes:
     - name: {{ (plan.refusal ~ ' — nothing was stopped or changed') | json }}
     - failhard: true
 {%-   endif %}
+{%-   set seen = {'batch': None} %}
 {%-   for step in plan.steps if not plan.refusal %}
 {%-     set n = loop.index %}
+{%-     if step.batch is defined and step.batch != seen.batch %}
+{%-       do seen.update({'batch': step.batch}) %}
+{#-       a host that does not answer now is not drained or stopped: the run ends here #}
+
+glance-orch-upgrade-test-ping-{{ n }}:
+  salt.function:
+    - name: test.ping
+    - tgt: {{ step.hosts | join(',') }}
+    - tgt_type: list
+    - expect_minions: true
+    - failhard: true
+{%-     endif %}
 {%-     if step.action in ('drain', 'enable') and plan.drain == 'haproxy' %}
 {%-       for host in step.hosts %}
 
@@ -109,6 +122,7 @@ glance-orch-upgrade-glance_upgrade-lb_{{ step.action }}-{{ n }}-{{ host }}:
     - name: glance_upgrade.lb_{{ step.action }}
     - tgt: {{ lb_hosts }}
     - tgt_type: list
+    - expect_minions: true
     - arg:
       - {{ host }}
     - failhard: true
@@ -126,6 +140,7 @@ glance-orch-upgrade-glance_upgrade-{{ function }}-{{ n }}:
     - name: glance_upgrade.{{ function }}
     - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
+    - expect_minions: true
     - failhard: true
 {%-     elif step.action == 'stop' %}
 
@@ -134,6 +149,7 @@ glance-orch-upgrade-glance_upgrade-stop_api-{{ n }}:
     - name: glance_upgrade.stop_api
     - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
+    - expect_minions: true
     - failhard: true
 {%-     elif step.action == 'db' and step.db == ['sync'] %}
 
@@ -141,6 +157,7 @@ glance-orch-upgrade-glance_db-sync-{{ n }}:
   salt.function:
     - name: glance_db.sync
     - tgt: {{ plan.db_node }}
+    - expect_minions: true
     - arg:
       - {{ s.image }}
     - failhard: true
@@ -150,6 +167,7 @@ glance-orch-upgrade-glance_db-upgrade-{{ n }}:
   salt.function:
     - name: glance_db.upgrade
     - tgt: {{ plan.db_node }}
+    - expect_minions: true
     - arg:
       - {{ s.image }}
       - {{ step.db | json }}

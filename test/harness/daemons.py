@@ -501,7 +501,17 @@ class MariaDB(Daemon):
         self.datadir = self.dir / "data"
         self.socket = self.dir / "mysqld.sock"
         self.mysqld_pidfile = self.dir / "mysqld.pid"
+        self._resuming = False
         _check_unix_path(self.socket)
+
+    def resume(self) -> "MariaDB":
+        """Start again on the datadir of the last run (after ``stop()`` stood in for a
+        database outage): every database, account and password is still there."""
+        self._resuming = True
+        try:
+            return self.start()
+        finally:
+            self._resuming = False
 
     def argv(self) -> list[str]:
         return ["mariadbd", "--no-defaults", "--user=root",
@@ -514,6 +524,8 @@ class MariaDB(Daemon):
         return [self.socket, Path(f"{self.socket}.lock"), self.mysqld_pidfile]
 
     def prepare(self) -> None:
+        if self._resuming:
+            return
         if self.datadir.exists():
             shutil.rmtree(self.datadir)
         self.datadir.mkdir(parents=True)
@@ -531,13 +543,17 @@ class MariaDB(Daemon):
 
     def ready(self) -> bool:
         import pymysql
-        conn = pymysql.connect(unix_socket=str(self.socket), user="root", password="",
+        conn = pymysql.connect(unix_socket=str(self.socket), user="root",
+                               password=self.root_password if self._resuming else "",
                                connect_timeout=2)
         conn.close()
         return True
 
     def after_ready(self) -> None:
         import pymysql
+        if self._resuming:
+            self.connect().close()
+            return
         conn = pymysql.connect(unix_socket=str(self.socket), user="root", password="",
                                autocommit=True)
         try:

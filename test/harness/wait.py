@@ -67,3 +67,47 @@ def wait_port(host: str, port: int, timeout: float = 30.0, interval: float = 0.2
     """Wait until host:port accepts TCP connections."""
     return wait_for(lambda: port_open(host, port), timeout, interval,
                     what=f"TCP {host}:{port} to accept connections")
+
+
+class When:
+    """Runs ``action()`` once, in a thread, as soon as ``predicate()`` is true (polled
+    every ``interval`` s; exceptions count as "not yet"). For faults injected at one
+    point of a run: ``with When(node1_replaced, registry.stop) as fault: ...``; after
+    the block ``fault.fired_at`` (monotonic time or None) says whether it happened."""
+
+    def __init__(self, predicate: Callable[[], object], action: Callable[[], object],
+                 interval: float = 0.2, timeout: float = 1800.0):
+        import threading  # pylint: disable=import-outside-toplevel
+
+        self.predicate, self.action = predicate, action
+        self.interval, self.timeout = interval, timeout
+        self.fired_at: Optional[float] = None
+        self.error: Optional[BaseException] = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                ready = self.predicate()
+            except Exception:  # noqa: BLE001 - "not yet"
+                ready = False
+            if ready:
+                self.fired_at = time.monotonic()
+                try:
+                    self.action()
+                except BaseException as exc:  # noqa: BLE001 - reported by __exit__
+                    self.error = exc
+                return
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "When":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.error is not None and exc[0] is None:
+            raise RuntimeError(f"the injected fault failed: {self.error!r}") from self.error

@@ -18,10 +18,12 @@ from harness.upgrade import (KOLLA_CHECK, KOLLA_LB, kolla_haproxy,  # noqa: F401
 from harness.glance_client import download_sha256, random_payload, upload_image
 from harness.load import LoadClient
 from harness.loopback import LB_ADDRESS, hosts
+from harness.wait import When, wait_for
 
 pytestmark = pytest.mark.integration
 ADDRESSES = hosts(3)
 NEW = "2025.1"
+NEWEST = "2026.2"
 MB = 1024 * 1024
 
 
@@ -94,17 +96,37 @@ def test_rolling_upgrade_serves_every_request(stack, images):
     assert status["drift"] == [] and status["schema"].startswith("current"), status
 
 
-def test_legacy_upgrade_completes_and_its_outage_is_measured(stack, images):
-    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_legacy", rolling="no"))
+def rolling_to(stack, images, release, before):
+    """One more rolling upgrade under load: 0 failed requests, every host on
+    ``release``, schema current, every image as it was."""
     client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
-    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    ret = stack.orchestrate(openstack_release=release, openstack_tag=release)
     summary = client.stop()
     assert ret.returncode == 0, ret.stdout[-4000:]
-    print(f"\nlegacy upgrade outage: {summary}")
-    assert summary["failed"] > 0 and summary["longest_outage"] > 0
-    assert set(serving(stack).values()) == {images[NEW]}
-    assert schema(stack, images[NEW]) == "current"
+    assert summary["requests"] > 100 and summary["failed"] == 0, summary
+    assert set(serving(stack).values()) == {images[release]}
+    assert schema(stack, images[release]) == "current"
     assert_images_intact(before)
+
+
+def legacy_to(stack, images, release, before):
+    """One legacy upgrade under load: it completes, its outage is measured (requests
+    fail while every host is stopped), every image as it was."""
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    ret = stack.orchestrate(openstack_release=release, openstack_tag=release)
+    summary = client.stop()
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    print(f"\nlegacy upgrade to {release}, outage: {summary}")
+    assert summary["failed"] > 0 and summary["longest_outage"] > 0
+    assert set(serving(stack).values()) == {images[release]}
+    assert schema(stack, images[release]) == "current"
+    assert_images_intact(before)
+
+
+def test_legacy_upgrade_completes_and_its_outage_is_measured(stack, images):
+    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_legacy", rolling="no"))
+    legacy_to(stack, images, NEW, before)
+    legacy_to(stack, images, NEWEST, before)
 
 
 def test_unhealthy_node_stops_the_upgrade_and_a_rerun_finishes(stack, images, custom_files):
@@ -248,6 +270,18 @@ def test_rolling_upgrade_on_ceph_with_property_protection_and_import(
     assert schema(stack, images[NEW]) == "current"
     assert set(before) <= set(ceph.rbd_ls("images"))
     assert_images_intact(before)
+    rolling_to(stack, images, NEWEST, before)
+    assert set(before) <= set(ceph.rbd_ls("images"))
+
+
+def test_legacy_upgrades_on_ceph_through_both_paths(stack, images, ceph, custom_files):
+    ceph.write_client_files(stack.work / "custom")
+    pillar = upgrade_pillar(stack, "glance_ceph_legacy", rolling="no",
+                            glance_backend_ceph="yes")
+    before = deploy_with_images(stack, pillar)
+    legacy_to(stack, images, NEW, before)
+    legacy_to(stack, images, NEWEST, before)
+    assert set(before) <= set(ceph.rbd_ls("images"))
 
 
 def test_an_operator_file_missing_on_one_host_refuses_before_anything_stops(
@@ -321,3 +355,114 @@ def test_rolling_upgrade_behind_an_unmanaged_kolla_haproxy_drains_by_health_chec
         assert not (stack.work / "etc-kolla" / node / "glance-api-drain" /
                     "healthcheck_disable").exists()
     assert_images_intact(before, [KOLLA_LB[0]])
+
+
+# ---------------------------------------------------------------- faults mid-upgrade
+
+
+def glance_api_runs(stack, node, image):
+    """True when node's glance_api container was created from ``image`` (a ref)."""
+    return stack.dockerds[node].docker(
+        "inspect", "--format", "{{.Config.Image}}", "glance_api",
+        check=False).stdout.strip() == image
+
+
+def container_exists(stack, node, name):
+    return bool(stack.dockerds[node].docker(
+        "ps", "-q", "--filter", f"name=^{name}$", check=False).stdout.strip())
+
+
+def serves(address, before):
+    """Every image downloads from ``address`` with its checksum (waits for a host whose
+    database just came back: its first requests may still fail)."""
+    wait_for(lambda: all(download_sha256(address, image) == digest
+                         for image, digest in before.items()),
+             timeout=60, interval=1, what=f"{address} to serve every image")
+    return True
+
+
+def test_the_database_down_during_expand_stops_the_run_and_a_rerun_finishes(
+        stack, images, mariadb):
+    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_fault_db"))
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    try:
+        # the database stops as soon as the expand container exists on the database node
+        with When(lambda: container_exists(stack, "node1", "glance_db_upgrade"),
+                  mariadb.stop) as fault:
+            ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+        assert fault.fired_at is not None, ret.stdout[-4000:]
+    finally:
+        mariadb.resume()
+    client.stop()
+    assert ret.returncode != 0
+    text = orchestration_text(ret)
+    assert "127.0.0.1:3306 stopped answering during db expand" in text, text[-4000:]
+    assert "run the same orchestration again" in text
+    # node1 (the database node) was drained and stopped for the expand; the hosts not
+    # yet touched still run the old release and serve through the load balancer
+    now = serving(stack)
+    assert now["node1"] is None
+    assert now["node2"] == now["node3"] == images["2022.2"]
+    for address in (ADDRESSES["node2"], ADDRESSES["node3"], LB_ADDRESS):
+        assert serves(address, before)
+
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    again = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    summary = client.stop()
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert summary["failed"] == 0, summary
+    assert set(serving(stack).values()) == {images[NEW]}
+    assert schema(stack, images[NEW]) == "current"
+    assert_images_intact(before)
+
+
+def test_registry_then_minion_faults_on_both_upgrade_paths(stack, images, registry):
+    """2022.2 -> 2025.1 with the registry gone after the first node: every host pulled
+    the new image before the first one was drained, so the run finishes under load.
+    Then 2025.1 -> 2026.2 with node3's minion gone after the first node: the run stops
+    before node3 is drained or stopped (it keeps serving through the balancer); once
+    the minion is back the same command finishes."""
+    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_faults"))
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    try:
+        with When(lambda: glance_api_runs(stack, "node1", images[NEW]),
+                  registry.stop) as fault:
+            ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+        summary = client.stop()
+        assert fault.fired_at is not None and not registry.running()
+    finally:
+        registry.start()
+    assert ret.returncode == 0, ret.stdout[-4000:]
+    assert summary["requests"] > 100 and summary["failed"] == 0, summary
+    assert set(serving(stack).values()) == {images[NEW]}
+    assert_images_intact(before)
+
+    ids = stack.container_ids()
+    minion = stack.minions["node3"]
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
+    try:
+        with When(lambda: glance_api_runs(stack, "node1", images[NEWEST]),
+                  minion.terminate) as fault:
+            ret = stack.orchestrate(openstack_release=NEWEST, openstack_tag=NEWEST)
+        summary = client.stop()
+        assert fault.fired_at is not None
+    finally:
+        if not minion.is_running():
+            minion.start()
+    assert ret.returncode != 0
+    text = orchestration_text(ret)
+    assert "test.ping failed on minions: node3" in text, text[-4000:]
+    # node3 was neither drained nor stopped: it kept serving through the load balancer
+    assert summary["requests"] > 50 and summary["failed"] == 0, summary
+    assert stack.container_ids()["node3"] == ids["node3"]
+    now = serving(stack)
+    assert now["node1"] == now["node2"] == images[NEWEST] and now["node3"] == images[NEW]
+    wait_for(lambda: stack.cli.run("test.ping", minion_tgt="node3").data is True,
+             timeout=60, what="node3's minion to answer again")
+    rows = {row["host"].rstrip(" *"): row
+            for row in stack.run_cli.run("glance.status").data["hosts"]}
+    # in the formula's HAProxy on node1, still on the release it had
+    assert rows["node3"]["lb"] == "node1:UP", rows
+    assert rows["node3"]["release"].split()[0] == NEW, rows
+
+    rolling_to(stack, images, NEWEST, before)

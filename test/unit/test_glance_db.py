@@ -30,3 +30,35 @@ def test_the_cache_keeps_the_newest_entries():
         cache = db.remember(cache, f"k{n}", f"r{n}", limit=3)
     cache = db.remember(cache, "k2", "r2b", limit=3)
     assert list(cache.items()) == [("k3", "r3"), ("k4", "r4"), ("k2", "r2b")]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_database_down_for_the_whole_grace_period_is_lost_and_a_blip_is_not():
+    answers, clock = [True, False, True, False, False, False], Clock()
+    watch = db.Watch(lambda: answers.pop(0), after=30, interval=2, clock=clock)
+    seen = []
+    for t in (0, 2, 4, 10, 12, 40, 41):
+        clock.now = t
+        seen.append(watch.lost())
+    # asked at 0 (up), 2 (down), 4 (up again: the blip is forgotten), 10 (down), 12, 40
+    # (down since 10: 30 s) and not at 41 (inside the interval, still lost)
+    assert seen == [False, False, False, False, False, True, True]
+    assert answers == []
+
+
+def test_without_a_probe_nothing_is_ever_lost():
+    watch = db.Watch(None, after=0)
+    assert watch.lost() is False
+
+
+def test_the_lost_database_message_names_the_database_the_step_and_the_fix():
+    text = db.lost_message("db expand", {"host": "127.0.0.1", "port": 3306}, 30)
+    assert "127.0.0.1:3306 stopped answering during db expand" in text
+    assert "run the same orchestration again" in text
