@@ -95,6 +95,12 @@ def main():
             assert rc == 0 and changes(out) == 0, out
             noops.append(seconds)
             in_states.append(state_seconds(out))
+        pings = []
+        for _ in range(args.repeat):
+            start = time.monotonic()
+            code, data = salted.conf.salt(node.name, "test.ping")
+            assert code == 0 and data == {node.name: True}, data
+            pings.append(time.monotonic() - start)
         # salt-call keeps its own cache dir: one untimed run to warm it, like the minion's
         _, rc, out = node.salt_call("state.apply", "glance")
         assert rc == 0 and changes(out) == 0, out
@@ -118,6 +124,8 @@ def main():
         (f"no-op re-apply (median of {len(noops)}, 0 changes)", noop, noop / baseline),
         ("  of which in the minion's states (median)", statistics.median(in_states),
          statistics.median(in_states) / baseline),
+        ("  floor: salt bench test.ping (CLI, master, minion; median)",
+         statistics.median(pings), statistics.median(pings) / baseline),
         (f"no-op, salt-call --local (fresh process, median of {len(local_noops)})",
          statistics.median(local_noops), statistics.median(local_noops) / baseline),
         (f"one-option change ({changed} states changed)", change, change / baseline),
