@@ -54,6 +54,9 @@ def orchestration_parts(data):
     parts = {}
     for state in orchestration_states(data):
         part = next((name for key, name in PARTS if key in state["__id__"]), "other")
+        if part == "db":
+            part = "db " + str(state.get("changes", {}).get("ret", {}).get(
+                "node1", {}).get("ran", "")).replace("db ", "").replace(" ", "")
         parts[part] = parts.get(part, 0.0) + float(state["duration"]) / 1000
     return parts
 
@@ -63,10 +66,11 @@ def kolla_all_at_once(stack, images):
     pillar = f'pillar={{"glance": {{"openstack_release": "{NEW}", "openstack_tag": "{NEW}"}}}}'
     parts, out = {}, ""
     for part, args, tgt in (
-            ("db", ("glance_db.upgrade", images[NEW], "[expand, migrate]"), "node1"),
+            ("db expand+migrate", ("glance_db.upgrade", images[NEW], "[expand, migrate]"),
+             "node1"),
             ("apply", ("--timeout=900", "state.apply",
                        "glance.precheck,glance.config,glance.service", pillar), "*"),
-            ("db", ("glance_db.upgrade", images[NEW], "[contract]"), "node1")):
+            ("db contract", ("glance_db.upgrade", images[NEW], "[contract]"), "node1")):
         start = time.monotonic()
         ret = stack.cli.run(*args, minion_tgt=tgt)
         parts[part] = parts.get(part, 0.0) + time.monotonic() - start

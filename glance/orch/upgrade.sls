@@ -133,7 +133,7 @@ glance-orch-upgrade-glance_upgrade-lb_{{ step.action }}-{{ n }}-{{ host }}:
 
 glance-orch-upgrade-glance_upgrade-{{ function }}-{{ n }}:
   salt.function:
-{%-       if step.then_drain %}
+{%-       if step.get('then_drain') %}
     - kwarg:
         then_drain: true
 {%-       endif %}
