@@ -134,8 +134,12 @@ def test_unhealthy_node_stops_the_upgrade_and_a_rerun_finishes(stack, images, cu
     before = deploy_with_images(stack, pillar)
     # node2's new config cannot load the API pipeline: its new container never gets healthy
     custom_files("glance/node2/glance-api.conf", "[paste_deploy]\nflavor = missing\n")
+    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
     ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    summary = client.stop()
     assert ret.returncode != 0
+    # node2 was drained before it was replaced and stays out: nobody saw it fail
+    assert summary["requests"] > 50 and summary["failed"] == 0, summary
     now = serving(stack)
     assert now["node1"] == images[NEW] and now["node3"] == images["2022.2"]
     assert now["node2"] is None
