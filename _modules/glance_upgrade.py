@@ -20,7 +20,9 @@ import csv
 import io
 import os
 import re
+import shutil
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -328,6 +330,74 @@ def in_flight(proc_net_tcp, address, port):
         if local_port == int(port) and (address in ("", "0.0.0.0", "::") or local == address):
             count += 1
     return count
+
+
+#: a connection whose server answered last and that has been quiet this long is a
+#: balancer's idle keep-alive connection, not a request (HAProxy's http-reuse keeps one)
+IDLE_QUIET_MS = 5000
+
+
+def _ss_local(field):
+    host, _, port = field.rpartition(":")
+    host = host.strip("[]")
+    if host.startswith("::ffff:"):
+        host = host[len("::ffff:"):]
+    return host.split("%")[0], int(port)
+
+
+def busy_connections(ss_text, address, port, quiet_ms=IDLE_QUIET_MS):
+    """
+    Pure: established connections to ``address:port`` in ``ss -Htin state
+    established`` text that may still carry a request. Idle (not counted): nothing
+    queued either way, the server sent last (``lastsnd`` <= ``lastrcv``, ms ago) and
+    nothing was sent for ``quiet_ms`` — a response fully written and no new request:
+    the keep-alive connection a balancer holds open. A client that spoke after the
+    last answer, or data still moving, counts as busy; so does a line without timers.
+    """
+    busy = 0
+    current = None
+    entries = []
+    for line in ss_text.splitlines():
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            fields = line.split()
+            current = {"fields": fields, "info": ""}
+            entries.append(current)
+        elif current is not None:
+            current["info"] += " " + line.strip()
+    for entry in entries:
+        fields = entry["fields"]
+        if len(fields) < 4:
+            continue
+        try:
+            local, local_port = _ss_local(fields[2])
+            queued = int(fields[0]) or int(fields[1])
+        except ValueError:
+            continue
+        if local_port != int(port) or (address not in ("", "0.0.0.0", "::")
+                                       and local != address):
+            continue
+        timers = dict(re.findall(r"\b(lastsnd|lastrcv):(\d+)", entry["info"]))
+        if queued or len(timers) < 2:
+            busy += 1
+            continue
+        lastsnd, lastrcv = int(timers["lastsnd"]), int(timers["lastrcv"])
+        if lastsnd > lastrcv or lastsnd < quiet_ms:
+            busy += 1
+    return busy
+
+
+def _ss_established(port):
+    """``ss -Htin`` for established connections with local port ``port``; None
+    without iproute2's ss (then every established connection counts)."""
+    ss = shutil.which("ss") or next((p for p in ("/usr/bin/ss", "/bin/ss", "/sbin/ss")
+                                     if os.path.exists(p)), None)
+    if ss is None:
+        return None
+    run = subprocess.run([ss, "-Htin", "state", "established", f"( sport = :{int(port)} )"],
+                         capture_output=True, text=True, timeout=10, check=False)
+    return run.stdout if run.returncode == 0 else None
 
 
 # ---------------------------------------------------------------- HAProxy runtime API
@@ -763,11 +833,15 @@ def drain_by_healthcheck(timeout=None):
     address, port = settings["api_address"], settings["listen_port"]
 
     def idle():
-        count = 0
-        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-            if os.path.exists(name):
-                with open(name, encoding="ascii") as handle:
-                    count += in_flight(handle.read(), address, port)
+        text = _ss_established(port)
+        if text is not None:
+            count = busy_connections(text, address, port)
+        else:
+            count = 0
+            for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+                if os.path.exists(name):
+                    with open(name, encoding="ascii") as handle:
+                        count += in_flight(handle.read(), address, port)
         last["in_flight"] = count
         return count == 0
 

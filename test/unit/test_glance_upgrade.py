@@ -547,3 +547,40 @@ def test_prepare_elsewhere_or_without_db_check_runs_no_check(monkeypatch):
     without = prepare_salt(monkeypatch, db_node=True)
     assert "schema" not in gu.prepare({})
     assert elsewhere == without == []
+
+
+# ss -Htin state established '( sport = :9292 )': an idle keep-alive connection (the
+# server answered last, 9 s ago), an upload in progress (received 3 ms ago), a request
+# waiting for its answer (client spoke after the last send), a download still being
+# written (sent 40 ms ago), one with bytes queued, and another node's connection
+SS = """0      0      127.0.1.1:9292 127.0.1.101:40000
+\t bbr wscale:10,10 rto:204 bytes_sent:19 lastsnd:9000 lastrcv:9001 lastack:9000 app_limited
+0      0      127.0.1.1:9292 127.0.1.101:40001
+\t cubic lastsnd:9000 lastrcv:3 lastack:3
+0      0      127.0.1.1:9292 127.0.1.101:40002
+\t cubic lastsnd:8000 lastrcv:7000 lastack:7000
+0      0      [::ffff:127.0.1.1]:9292 [::ffff:127.0.1.101]:40003
+\t cubic lastsnd:40 lastrcv:9000 lastack:40
+0      65536  127.0.1.1:9292 127.0.1.101:40004
+\t cubic lastsnd:9000 lastrcv:9000 lastack:9000
+0      0      127.0.1.2:9292 127.0.1.101:40005
+\t cubic lastsnd:1 lastrcv:1 lastack:1
+"""
+
+
+def test_an_idle_keep_alive_connection_is_not_a_request_in_flight():
+    # upload, waiting request, download, queued bytes: 4 busy; the keep-alive one is not
+    assert gu.busy_connections(SS, "127.0.1.1", 9292) == 4
+    assert gu.busy_connections(SS, "0.0.0.0", 9292) == 5
+    assert gu.busy_connections(SS, "127.0.1.1", 9300) == 0
+
+
+def test_a_quiet_answer_is_idle_only_after_the_quiet_time():
+    one = "0 0 127.0.1.1:9292 127.0.1.101:1\n\t lastsnd:1200 lastrcv:1200 lastack:1200\n"
+    assert gu.busy_connections(one, "127.0.1.1", 9292, quiet_ms=5000) == 1
+    assert gu.busy_connections(one, "127.0.1.1", 9292, quiet_ms=1000) == 0
+
+
+def test_a_connection_without_timers_counts_as_busy():
+    assert gu.busy_connections("0 0 127.0.1.1:9292 127.0.1.101:1\n\t cubic\n",
+                               "127.0.1.1", 9292) == 1
