@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GLANCE_TEST_CACHE:-/var/cache/glance-formula}
-packages=(docker.io docker-registry debootstrap mariadb-server haproxy cron python3-venv memcached)
+packages=(docker.io docker-registry debootstrap mariadb-server haproxy cron python3-venv memcached iproute2)
 mkdir -p "$cache"
 # one installer at a time (the demo, the tests and a benchmark may start together)
 exec 9>"$cache/.lock-install"
