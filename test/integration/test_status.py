@@ -3,6 +3,7 @@
 import pytest
 
 from harness.loopback import hosts
+from harness.wait import wait_for
 
 pytestmark = pytest.mark.integration
 NODES = tuple(hosts(3))
@@ -25,8 +26,18 @@ def status(stack, *args):
     return ret
 
 
+def settled(stack):
+    """The status once docker has run its first health check on every host (the
+    apply returns as soon as /healthcheck answers; docker's own check runs later and
+    says "starting" until then)."""
+    def report():
+        data = status(stack).data
+        return data if all(row["health"] != "starting" for row in data["hosts"]) else None
+    return wait_for(report, timeout=120, interval=2, what="docker's first health check")
+
+
 def test_status_lists_every_api_host_healthy_and_current(stack, deployed):
-    report = status(stack).data
+    report = settled(stack)
     rows = {row["host"].rstrip(" *"): row for row in report["hosts"]}
     assert sorted(rows) == sorted(NODES)
     assert rows["node1"]["host"] == "node1 *"          # the database node is marked
