@@ -344,7 +344,7 @@ def _finished(what, run, image, binds, database=None):
         )
     # remembered when current: the status at the end of the upgrade orchestration (the
     # same image at the same revision) then runs no second check container
-    schema = check_cached(image, binds, _here()[0]["database"])
+    schema = check_cached(image, binds, database or _here()[0]["database"])
     return {"ran": what, "image": image, "schema": schema["status"],
             "logs": log_tail(run["logs"], 5)}
 
