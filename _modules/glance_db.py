@@ -8,9 +8,11 @@ bounded in time: glance's ``max_retries = -1`` would otherwise wait forever for
 an unreachable database.
 """
 
+import hashlib
 import json
 import logging
 import os
+import re
 import time
 
 __virtualname__ = "glance_db"
@@ -23,6 +25,7 @@ SET_CONFIGS = "sudo -E kolla_set_configs"
 # max_retries = -1 (kolla's) would otherwise keep it waiting until the step's timeout
 DATABASE_LOST_AFTER = 30
 MANAGE = "glance-manage --config-file /etc/glance/glance-api.conf"
+UNKNOWN_DATABASE = 1049  # MySQL/MariaDB ER_BAD_DB_ERROR
 
 
 def __virtual__():
@@ -175,14 +178,23 @@ def _save_cache(cache):
 
 def revision(database):
     """
-    The alembic revision of the glance database (None without a schema).
-    Through PyMySQL for the reason _trust_function_creators gives.
+    The alembic revision of the glance database (None without a schema or without
+    the database). One PyMySQL connection, for the reason _trust_function_creators
+    gives.
     """
-    if not populated(database):
-        return None
-    connection = _admin_connection(database, database["name"])
+    import pymysql  # pylint: disable=import-outside-toplevel
+
+    try:
+        connection = _admin_connection(database, database["name"])
+    except pymysql.err.OperationalError as exc:
+        if exc.args and exc.args[0] == UNKNOWN_DATABASE:
+            return None
+        raise
     try:
         with connection.cursor() as cursor:
+            cursor.execute("SHOW TABLES LIKE 'alembic_version'")
+            if cursor.fetchone() is None:
+                return None
             cursor.execute("SELECT version_num FROM alembic_version ORDER BY version_num")
             rows = [row[0] for row in cursor.fetchall()]
     finally:
@@ -238,6 +250,73 @@ def connection_args(database):
         "connection_user": database["admin_user"],
         "connection_pass": database["admin_password"],
     }
+
+
+# what glance/bootstrap creates with saltext.mysql
+CHARACTER_SET = "utf8mb4"
+COLLATE = "utf8mb4_general_ci"
+
+
+def account_current(current_user, grants, schema, database):
+    """
+    Pure: does what the glance account sees of itself show that the three
+    saltext.mysql states of glance/bootstrap have nothing to do? ``current_user``
+    is ``CURRENT_USER()`` of a login with the wanted password, ``grants`` the rows
+    of ``SHOW GRANTS FOR CURRENT_USER()``, ``schema`` the database's (character
+    set, collation). Anything else (a login as another host's account, a missing
+    grant, another collation) means no: the states look properly.
+    """
+    if current_user != f"{database['user']}@%":
+        return False
+    if tuple(schema or ()) != (CHARACTER_SET, COLLATE):
+        return False
+    # GRANT ALL PRIVILEGES ON `glance`.* TO `glance`@`%` (MariaDB may escape the _)
+    name = re.escape(database["name"]).replace("_", r"\\?_")
+    wanted = re.compile(rf"^GRANT ALL PRIVILEGES ON [`']?{name}[`']?\.\* TO ", re.IGNORECASE)
+    return any(wanted.match(str(grant)) for grant in grants or ())
+
+
+def access_current(database):
+    """
+    True when the glance database and account already are what glance/bootstrap's
+    saltext.mysql states make them (their ``unless``): one login as the glance user
+    with its password, instead of the states' nine admin connections on every
+    re-apply. Asked once per ``state.apply``; any error means False (the states run
+    and report it).
+    """
+    memo = __context__.setdefault("glance_db.access_current", {})  # noqa: F821
+    key = hashlib.sha256(json.dumps(
+        [database["host"], database["port"], database["name"], database["user"],
+         database["password"]]).encode()).hexdigest()
+    if key not in memo:
+        memo[key] = _access_current(database)
+    return memo[key]
+
+
+def _access_current(database):
+    import pymysql  # pylint: disable=import-outside-toplevel
+
+    try:
+        connection = pymysql.connect(
+            host=database["host"], port=int(database["port"]), user=database["user"],
+            password=database["password"], database=database["name"], connect_timeout=10)
+    except pymysql.MySQLError:
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CURRENT_USER()")
+            current_user = cursor.fetchone()[0]
+            cursor.execute("SHOW GRANTS FOR CURRENT_USER()")
+            grants = [row[0] for row in cursor.fetchall()]
+            cursor.execute("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
+                           "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                           (database["name"],))
+            schema = cursor.fetchone()
+    except pymysql.MySQLError:
+        return False
+    finally:
+        connection.close()
+    return account_current(current_user, grants, schema, database)
 
 
 def populated(database):

@@ -17,6 +17,8 @@ import hashlib
 import importlib.util
 import ipaddress
 import json
+import os
+import time
 import types
 import urllib.parse
 
@@ -306,12 +308,24 @@ def token_matches(role_names, catalog, want):
 
 def _service_login(want, timeout):
     """
-    One login as the service user, scoped to its project: its token shows the
-    password, the project role, the service and both endpoints at once.
-    ``{"status": "ok", "roles": [...], "catalog": [...]}``, or the failure as
-    :func:`check` reports it (``credentials`` for a refused login).
+    The service user's project-scoped token: it shows the password, the project
+    role, the service and both endpoints at once. ``{"status": "ok", "roles":
+    [...], "catalog": [...]}``, or the failure as :func:`check` reports it
+    (``credentials`` for a refused login).
+
+    A token from an earlier run (kept 0600 in the minion's cache directory, named
+    by a hash of the URL, user, password and project) is validated instead when it
+    has time left: Keystone re-reads the roles and the catalog for it, and revokes
+    it when the password changes, so the answer is as current as a new login's
+    without the bcrypt check a login costs on Keystone's side.
     """
     libs = _auth_libs()
+    cached = _read_token(want)
+    if cached is not None and token_usable(cached, time.time()):
+        shown = _validate_token(libs, want, cached["token"], timeout)
+        if shown is not None:
+            return shown
+    _drop_token(want)
     auth = libs.generic.Password(
         auth_url=want["auth"]["auth_url"], username=want["user"], password=want["password"],
         user_domain_id=want["domain"], project_name=want["project"],
@@ -320,8 +334,92 @@ def _service_login(want, timeout):
         access = auth.get_access(libs.session.Session(timeout=timeout))
     except Exception as exc:  # pylint: disable=broad-except — no secret may escape
         return _failure(exc, [want["auth"].get("password"), want["password"]])
+    if access.expires is not None:
+        _write_token(want, {"token": access.auth_token,
+                            "expires": access.expires.timestamp()})
     return {"status": "ok", "roles": list(access.role_names),
             "catalog": access.service_catalog.catalog}
+
+
+# a cached token this close to its expiry is not used (a run can take minutes)
+TOKEN_MARGIN = 300
+
+
+def token_usable(cached, now, margin=TOKEN_MARGIN):
+    """Pure: is a cached ``{"token", "expires"}`` (epoch seconds) worth validating?"""
+    try:
+        return bool(cached["token"]) and float(cached["expires"]) - now > margin
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def identity_v3_url(auth_url):
+    """Pure: the Identity v3 root under ``auth_url`` (given with or without ``/v3``)."""
+    url = auth_url.rstrip("/")
+    return url if url.endswith("/v3") else url + "/v3"
+
+
+def shown_by_token(body):
+    """Pure: roles and catalog of a token-validation body (``GET /v3/auth/tokens``)."""
+    token = body.get("token") or {}
+    return {"status": "ok", "roles": [r.get("name") for r in token.get("roles") or ()],
+            "catalog": token.get("catalog") or []}
+
+
+def _validate_token(libs, want, token, timeout):
+    """The cached token's roles and catalog, or None (expired, revoked, no answer)."""
+    try:
+        response = libs.session.Session(timeout=timeout).get(
+            identity_v3_url(want["auth"]["auth_url"]) + "/auth/tokens",
+            headers={"X-Auth-Token": token, "X-Subject-Token": token}, raise_exc=False)
+        if response.status_code != 200:
+            return None
+        return shown_by_token(response.json())
+    except Exception:  # pylint: disable=broad-except — a new login says what is wrong
+        return None
+
+
+def _token_path(want):
+    """Where the service user's token is kept, or None outside a minion (no cachedir)."""
+    cachedir = (globals().get("__opts__") or {}).get("cachedir")
+    if not cachedir:
+        return None
+    return os.path.join(cachedir, "glance_keystone", f"login-{_login_key(want)}.json")
+
+
+def _read_token(want):
+    path = _token_path(want)
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_token(want, cached):
+    path = _token_path(want)
+    if path is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(cached, handle)
+        os.replace(path + ".tmp", path)
+    except OSError:
+        pass  # no cache: the next run logs in again
+
+
+def _drop_token(want):
+    path = _token_path(want)
+    if path is None:
+        return
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _login_key(want):
@@ -348,6 +446,7 @@ def service_login(want, timeout=30):
 def _forget_service_login(want):
     __context__.get("glance_keystone.service_login", {}).pop(  # noqa: F821
         _login_key(want), None)
+    _drop_token(want)
 
 
 def proven(login, want):

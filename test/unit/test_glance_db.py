@@ -1,4 +1,5 @@
 """glance_db's container-free schema answer: the pure cache decisions."""
+import pytest
 
 from salt_module_loader import load
 
@@ -62,3 +63,39 @@ def test_the_lost_database_message_names_the_database_the_step_and_the_fix():
     text = db.lost_message("db expand", {"host": "127.0.0.1", "port": 3306}, 30)
     assert "127.0.0.1:3306 stopped answering during db expand" in text
     assert "run the same orchestration again" in text
+
+
+# ------------------------------------------- the glance account, as bootstrap's unless sees it
+
+ACCOUNT = {"host": "127.0.0.1", "port": 3306, "name": "glance_formula", "user": "glance",
+           "password": "pw"}
+GRANTS = ["GRANT USAGE ON *.* TO `glance`@`%` IDENTIFIED BY PASSWORD '*ABC'",
+          "GRANT ALL PRIVILEGES ON `glance_formula`.* TO `glance`@`%`"]
+SCHEMA = ("utf8mb4", "utf8mb4_general_ci")
+
+
+def test_account_current_when_login_grant_and_collation_match():
+    assert db.account_current("glance@%", GRANTS, SCHEMA, ACCOUNT) is True
+    escaped = [GRANTS[0], r"GRANT ALL PRIVILEGES ON `glance\_formula`.* TO `glance`@`%`"]
+    assert db.account_current("glance@%", escaped, SCHEMA, ACCOUNT) is True
+
+
+@pytest.mark.parametrize("current_user, grants, schema", [
+    ("glance@localhost", GRANTS, SCHEMA),            # another account answered the login
+    ("glance@%", GRANTS[:1], SCHEMA),                # the grant is gone
+    ("glance@%", ["GRANT SELECT ON `glance_formula`.* TO `glance`@`%`"], SCHEMA),
+    ("glance@%", ["GRANT ALL PRIVILEGES ON `glanceXformula`.* TO `glance`@`%`"], SCHEMA),
+    ("glance@%", ["GRANT ALL PRIVILEGES ON `glance_formula_old`.* TO `glance`@`%`"], SCHEMA),
+    ("glance@%", GRANTS, ("latin1", "latin1_swedish_ci")),
+    ("glance@%", GRANTS, None),                       # the database is not there
+])
+def test_account_not_current_means_the_mysql_states_run(current_user, grants, schema):
+    assert db.account_current(current_user, grants, schema, ACCOUNT) is False
+
+
+def test_access_current_asks_once_per_run(monkeypatch):
+    calls = []
+    monkeypatch.setattr(db, "__context__", {}, raising=False)
+    monkeypatch.setattr(db, "_access_current", lambda database: calls.append(database) or True)
+    assert db.access_current(ACCOUNT) and db.access_current(dict(ACCOUNT))
+    assert db.access_current(dict(ACCOUNT, password="new")) and len(calls) == 2

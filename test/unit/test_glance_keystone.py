@@ -706,3 +706,133 @@ def test_check_against_a_closed_port_is_unreachable_and_hides_the_password(caplo
     got = ks.check(auth, timeout=5)
     assert got["status"] == "unreachable"
     assert ADMIN_PW not in repr(got)
+
+
+# ------------------------------------------------- the service user's token, kept between runs
+
+
+@pytest.mark.parametrize("cached, usable", [
+    ({"token": "t", "expires": 1000 + 3600}, True),
+    ({"token": "t", "expires": 1000 + 301}, True),
+    ({"token": "t", "expires": 1000 + 300}, False),   # inside the margin: log in again
+    ({"token": "", "expires": 1000 + 3600}, False),
+    ({"token": "t"}, False),
+    ({"token": "t", "expires": "soon"}, False),
+    ({}, False),
+])
+def test_token_usable(cached, usable):
+    assert ks.token_usable(cached, 1000) is usable
+
+
+@pytest.mark.parametrize("auth_url", ["http://k:5000", "http://k:5000/", "http://k:5000/v3",
+                                      "http://k:5000/v3/"])
+def test_identity_v3_url(auth_url):
+    assert ks.identity_v3_url(auth_url) == "http://k:5000/v3"
+
+
+def test_shown_by_token_reads_roles_and_catalog():
+    body = {"token": {"roles": [{"id": "1", "name": "admin"}, {"id": "2", "name": "member"}],
+                      "catalog": TOKEN_CATALOG}}
+    assert ks.shown_by_token(body) == {"status": "ok", "roles": ["admin", "member"],
+                                       "catalog": TOKEN_CATALOG}
+    assert ks.shown_by_token({"token": {}}) == {"status": "ok", "roles": [], "catalog": []}
+
+
+class TokenKeystone:
+    """keystoneauth1 as _service_login uses it: password logins and token validation."""
+
+    def __init__(self):
+        self.logins = self.validations = 0
+        self.valid = set()
+        self.expires_in = 3600
+        outer = self
+
+        class Password:
+            def __init__(self, **kwargs):
+                self.kwargs = kwargs
+
+            def get_access(self, session):
+                if self.kwargs["password"] != GLANCE_PW:
+                    raise ks_exc.Unauthorized("HTTP 401")
+                outer.logins += 1
+                token = f"token-{outer.logins}"
+                outer.valid.add(token)
+                return types.SimpleNamespace(
+                    auth_token=token, role_names=["admin"],
+                    service_catalog=types.SimpleNamespace(catalog=TOKEN_CATALOG),
+                    expires=types.SimpleNamespace(
+                        timestamp=lambda: __import__("time").time() + outer.expires_in))
+
+        class Session:
+            def __init__(self, timeout=None):
+                pass
+
+            def get(self, url, headers, raise_exc):
+                assert url == "http://10.0.0.10:5000/v3/auth/tokens" and raise_exc is False
+                outer.validations += 1
+                ok = headers["X-Subject-Token"] in outer.valid
+                return types.SimpleNamespace(
+                    status_code=200 if ok else 404,
+                    json=lambda: {"token": {"roles": [{"name": "admin"}],
+                                            "catalog": TOKEN_CATALOG}})
+
+        self.libs = types.SimpleNamespace(
+            generic=types.SimpleNamespace(Password=Password),
+            session=types.SimpleNamespace(Session=Session), ks_exc=ks_exc)
+
+
+@pytest.fixture
+def token_keystone(monkeypatch, tmp_path):
+    fake = TokenKeystone()
+    monkeypatch.setattr(ks, "_auth_libs", lambda: fake.libs)
+    monkeypatch.setattr(ks, "__opts__", {"cachedir": str(tmp_path)}, raising=False)
+    fake.dir = tmp_path / "glance_keystone"
+    return fake
+
+
+def test_second_run_validates_the_kept_token_instead_of_logging_in(token_keystone):
+    first = ks._service_login(WANT, 5)
+    assert first == {"status": "ok", "roles": ["admin"], "catalog": TOKEN_CATALOG}
+    [kept] = token_keystone.dir.iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert token_keystone.dir.stat().st_mode & 0o777 == 0o700
+    assert GLANCE_PW not in kept.name and GLANCE_PW not in kept.read_text()
+    assert ks._service_login(WANT, 5) == first
+    assert (token_keystone.logins, token_keystone.validations) == (1, 1)
+
+
+def test_revoked_or_expiring_token_means_a_new_login(token_keystone):
+    ks._service_login(WANT, 5)
+    token_keystone.valid.clear()          # Keystone revoked it (password changed)
+    assert ks._service_login(WANT, 5)["status"] == "ok"
+    assert (token_keystone.logins, token_keystone.validations) == (2, 1)
+
+
+def test_token_expiring_within_the_margin_means_a_new_login(token_keystone):
+    token_keystone.expires_in = 60
+    ks._service_login(WANT, 5)
+    ks._service_login(WANT, 5)
+    assert (token_keystone.logins, token_keystone.validations) == (2, 0)
+
+
+def test_a_changed_password_never_reads_the_old_token(token_keystone):
+    ks._service_login(WANT, 5)
+    wrong = dict(WANT, password="not-the-password")
+    assert ks._service_login(wrong, 5)["status"] == "credentials"
+    assert token_keystone.validations == 0
+
+
+def test_registration_change_forgets_the_kept_token(token_keystone, monkeypatch):
+    monkeypatch.setattr(ks, "__context__", {}, raising=False)
+    ks._service_login(WANT, 5)
+    ks._forget_service_login(WANT)
+    assert list(token_keystone.dir.iterdir()) == []
+
+
+def test_no_cachedir_means_no_kept_token(monkeypatch):
+    fake = TokenKeystone()
+    monkeypatch.setattr(ks, "_auth_libs", lambda: fake.libs)
+    monkeypatch.setattr(ks, "__opts__", {}, raising=False)
+    ks._service_login(WANT, 5)
+    ks._service_login(WANT, 5)
+    assert (fake.logins, fake.validations) == (2, 0)
