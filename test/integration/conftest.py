@@ -180,7 +180,7 @@ class Stack:
 
     def apply(self, *args, tgt="*", fun="state.apply"):
         ret = self.cli.run("--timeout=900", fun, *args, minion_tgt=tgt)
-        return StateRun(ret, self)
+        return StateRun(ret, self, tgt)
 
     def diagnostics(self, lines=25):
         """Each node's glance_api state and last log lines (shown when a run fails)."""
@@ -219,11 +219,13 @@ class Stack:
 class StateRun:
     """A ``salt '*' state.*`` result, per minion."""
 
-    def __init__(self, ret, stack=None):
+    def __init__(self, ret, stack=None, tgt="*"):
         self.ret = ret
         self.stack = stack
         self.returncode = ret.returncode
-        self.data = ret.data if isinstance(ret.data, dict) else {}
+        data = ret.data if isinstance(ret.data, dict) else {}
+        # the factories' cli unwraps a one-minion target's return: key it by the minion
+        self.data = {tgt: data} if tgt in NODES else data
 
     def states(self, node):
         value = self.data.get(node)
