@@ -170,11 +170,11 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
     ``schema_status`` is ``glance_db.check`` run with the *target* image
     (current/expand/migrate/contract), or None when unknown.
 
-    Rolling: batches of ``max_unavailable`` (never every host), the database node in
-    the first one, each drained first (``managed_lb``: the formula's HAProxy; else
-    the node's /healthcheck answers 503); expand + migrate while the database node
-    is down — or first of all when it is already done (a resumed run) — and
-    contract after the last batch. Legacy (release change or schema change without
+    Rolling: expand + migrate first, every host still serving; then batches of
+    ``max_unavailable`` (never every host), the database node in the first one,
+    each drained first (``managed_lb``: the formula's HAProxy; else the node's
+    /healthcheck answers 503) and stopped by its own apply (``stop_first``); contract
+    after the last batch. Legacy (release change or schema change without
     glance_enable_rolling_upgrade): every host still to do stops, ``db sync``, all
     start. A restart that changes neither release nor schema is always rolling.
     ``steps`` is the order the orchestration runs, nothing else decides it.
@@ -223,17 +223,17 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
             expand = EXPAND_STEPS["expand"]
         contract = schema_behind or unknown_schema_moves
         drain = "haproxy" if managed_lb else ("healthcheck" if len(ids) > 1 else "none")
-        steps = []
-        if expand and db_node not in todo:
-            # resumed run: the database node already serves the target, the schema not
-            steps.append({"action": "db", "hosts": [db_node], "db": expand})
+        # expand + migrate are online (Glance's rolling upgrade runs them with old API
+        # nodes serving): first of all, with every host still in the balancer, as
+        # kolla-ansible does — a failure there leaves nothing drained or stopped
+        steps = [{"action": "db", "hosts": [db_node], "db": expand}] if expand else []
         for number, batch in enumerate(batches, 1):
             if drain != "none":
                 steps.append({"action": "drain", "hosts": batch, "batch": number})
-            steps.append({"action": "stop", "hosts": batch, "batch": number})
-            if expand and db_node in batch:
-                steps.append({"action": "db", "hosts": [db_node], "db": expand})
-            steps.append({"action": "apply", "hosts": batch, "batch": number})
+            # the apply stops the drained container itself (glance_api.stopped), in the
+            # same salt job: no job of its own per batch
+            steps.append({"action": "apply", "hosts": batch, "batch": number,
+                          "stop_first": True})
             if drain != "none":
                 # by health check, a next drain follows at once: see wait_balancer_up
                 steps.append({"action": "enable", "hosts": batch, "batch": number,

@@ -73,3 +73,22 @@ def healthy(name, timeout=300, interval=0.2, container="glance_api"):
         f"{verdict(seen)}) — see `docker logs {container}` and "
         "/var/log/kolla/glance/ on this host; glance_api_healthy_timeout sets the wait")
     return ret
+
+
+def stopped(name, timeout=60):
+    """
+    ``name`` (glance_api, drained by the orchestration) is stopped, and a drain by
+    health check ended, before the same run replaces it: glance.orch.upgrade sets
+    ``glance_orchestration:stop_first`` for its rolling applies, so the stop needs
+    no salt job of its own. See ``glance_upgrade.stop_api``.
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if __opts__["test"]:  # noqa: F821
+        ret["result"] = None
+        ret["comment"] = f"{name} would be stopped (if running) before it is replaced"
+        return ret
+    done = __salt__["glance_upgrade.stop_api"](timeout=timeout)  # noqa: F821
+    ret["changes"] = {key: done[key] for key in ("stopped", "undrained") if done.get(key)}
+    ret["comment"] = (f"{name} stopped" if done.get("stopped")
+                      else f"{name}: {done.get('why', 'nothing to stop')}")
+    return ret

@@ -87,6 +87,9 @@ glance-orch-upgrade-test-fail_without_changes:
 {%-   if plan.schema_ready %}
 {%-     do orchestrated.update(glance_orchestration={'schema_ready_for': s.image}) %}
 {%-   endif %}
+{#-   a rolling batch's apply stops its drained container itself (glance_api.stopped) #}
+{%-   set stop_first = dict(orchestrated, glance_orchestration=dict(
+        orchestrated.get('glance_orchestration', {}), stop_first=true)) %}
 
 glance-orch-upgrade-test-show_notification:
   test.show_notification:
@@ -104,7 +107,9 @@ glance-orch-upgrade-test-fail_without_changes:
 {%-     set n = loop.index %}
 {%-     if step.batch is defined and step.batch != seen.batch %}
 {%-       do seen.update({'batch': step.batch}) %}
-{#-       a host that does not answer now is not drained or stopped: the run ends here #}
+{%-       if plan.drain != 'healthcheck' or step.action != 'drain' %}
+{#-       a host that does not answer now is not drained or stopped: the run ends here
+          (a drain by health check runs on the host itself and expects its answer) #}
 
 glance-orch-upgrade-test-ping-{{ n }}:
   salt.function:
@@ -113,6 +118,7 @@ glance-orch-upgrade-test-ping-{{ n }}:
     - tgt_type: list
     - expect_minions: true
     - failhard: true
+{%-       endif %}
 {%-     endif %}
 {%-     if step.action in ('drain', 'enable') and plan.drain == 'haproxy' %}
 {%-       for host in step.hosts %}
@@ -179,7 +185,7 @@ glance-orch-upgrade-salt-state-{{ n }}:
     - tgt: {{ step.hosts | join(',') }}
     - tgt_type: list
     - sls: {{ api_sls | json }}
-    - pillar: {{ orchestrated | json }}
+    - pillar: {{ (stop_first if step.get('stop_first') else orchestrated) | json }}
     - failhard: true
 {%-     endif %}
 {%-   endfor %}

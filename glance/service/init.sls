@@ -49,6 +49,17 @@ glance-service-glance_db-current:
       - docker_volume: glance-service-docker_volume-present-{{ volume }}
 {%-   endfor %}
 
+{%-   if salt['pillar.get']('glance_orchestration:stop_first') %}
+
+{#- a rolling batch of glance.orch.upgrade: the drained container stops here,
+    after every check passed, in the apply's own job #}
+glance-service-glance_api-stopped:
+  glance_api.stopped:
+    - name: {{ api.container_name }}
+    - require:
+      - glance_db: glance-service-glance_db-current
+{%-   endif %}
+
 glance-service-docker_container-running:
   docker_container.running:
     - name: {{ api.container_name }}
@@ -64,6 +75,9 @@ glance-service-docker_container-running:
 {%-   endfor %}
     - require:
       - glance_db: glance-service-glance_db-current
+{%-   if salt['pillar.get']('glance_orchestration:stop_first') %}
+      - glance_api: glance-service-glance_api-stopped
+{%-   endif %}
 
 glance-service-glance_api-healthy:
   glance_api.healthy:

@@ -46,3 +46,25 @@ def test_a_real_run_that_never_gets_200_fails_naming_the_container(monkeypatch):
     ret = api.healthy("http://10.0.0.1:9292/healthcheck", timeout=5)
     assert ret["result"] is False and "docker logs glance_api" in ret["comment"]
     assert "HTTP 503" in ret["comment"]
+
+
+@pytest.mark.parametrize("done, changes, words", [
+    ({"container": "glance_api", "stopped": True, "undrained": "/d/healthcheck_disable"},
+     {"stopped": True, "undrained": "/d/healthcheck_disable"}, "glance_api stopped"),
+    ({"container": "glance_api", "stopped": False, "why": "not running"}, {}, "not running"),
+])
+def test_stopped_reports_what_stop_api_did(monkeypatch, done, changes, words):
+    calls = []
+    monkeypatch.setattr(api, "__opts__", {"test": False}, raising=False)
+    monkeypatch.setattr(api, "__salt__", {"glance_upgrade.stop_api": lambda timeout: (
+        calls.append(timeout) or done)}, raising=False)
+    ret = api.stopped("glance_api", timeout=30)
+    assert ret["result"] is True and ret["changes"] == changes and words in ret["comment"]
+    assert calls == [30]
+
+
+def test_stopped_in_test_mode_stops_nothing(monkeypatch):
+    monkeypatch.setattr(api, "__opts__", {"test": True}, raising=False)
+    monkeypatch.setattr(api, "__salt__", {}, raising=False)
+    ret = api.stopped("glance_api")
+    assert ret["result"] is None and ret["changes"] == {} and "would be stopped" in ret["comment"]

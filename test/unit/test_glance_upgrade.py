@@ -72,14 +72,24 @@ def test_fresh_rolling_upgrade_starts_with_the_db_node_one_host_at_a_time():
                                   "sync": False}
 
 
-def test_rolling_steps_drain_stop_expand_apply_enable_then_contract():
+def test_rolling_steps_expand_first_then_drain_apply_enable_then_contract():
+    # expand + migrate are online: every host still serves while they run
     result = plan(schema_status="expand")
     assert actions(result) == [
-        "drain node1", "stop node1", "db expand+migrate", "apply node1", "enable node1",
-        "drain node2", "stop node2", "apply node2", "enable node2",
-        "drain node3", "stop node3", "apply node3", "enable node3",
+        "db expand+migrate",
+        "drain node1", "apply node1", "enable node1",
+        "drain node2", "apply node2", "enable node2",
+        "drain node3", "apply node3", "enable node3",
         "db contract"]
     assert result["drain"] == "healthcheck"
+
+
+def test_a_rolling_apply_stops_its_drained_host_itself_a_legacy_one_does_not():
+    applies = [step for step in plan(schema_status="expand")["steps"]
+               if step["action"] == "apply"]
+    assert [step.get("stop_first") for step in applies] == [True, True, True]
+    legacy = plan(schema_status="expand", rolling=False)["steps"]
+    assert [step.get("stop_first") for step in legacy if step["action"] == "apply"] == [None]
 
 
 def test_only_a_drain_by_health_check_that_another_drain_follows_may_overlap():
@@ -115,7 +125,7 @@ def test_resume_upgrades_only_what_is_left_and_does_not_expand_again():
     result = plan({"node1": NEW, "node2": NEW}, schema_status="contract")
     assert result["done"] == ["node1", "node2"]
     assert result["batches"] == [["node3"]]
-    assert actions(result) == ["drain node3", "stop node3", "apply node3", "enable node3",
+    assert actions(result) == ["drain node3", "apply node3", "enable node3",
                                "db contract"]
 
 
@@ -237,7 +247,7 @@ def test_a_config_change_restarts_exactly_the_hosts_whose_hash_differs():
     result = gu.plan(HOSTS, reports, NEW, schema_status="current")
     assert result["batches"] == [["node2"]] and result["done"] == ["node1", "node3"]
     assert result["reasons"]["node2"] == [f"config changed ({LABEL} h0 -> h1)"]
-    assert actions(result) == ["drain node2", "stop node2", "apply node2", "enable node2"]
+    assert actions(result) == ["drain node2", "apply node2", "enable node2"]
 
 
 def test_a_rebuilt_image_under_the_same_tag_restarts_the_hosts_on_the_old_digest():
@@ -260,7 +270,7 @@ def test_a_config_restart_of_the_only_host_needs_no_drain():
     result = gu.plan(["node1"], {"node1": report(config="h0")}, NEW, rolling=False,
                      shared_storage=False, schema_status="current")
     assert result["refusal"] is None and result["drain"] == "none"
-    assert actions(result) == ["stop node1", "apply node1"]
+    assert actions(result) == ["apply node1"]
 
 
 def test_an_unhealthy_host_on_the_target_is_restarted():
