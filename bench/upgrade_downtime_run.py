@@ -49,14 +49,44 @@ PARTS = (("test-show_notification", "plan"), ("test-ping", "ping"),
          ("wait_balancer_up", "enable"), ("salt-runner", "status"))
 
 
+# inside an apply step (salt.state): which of its states is which part
+APPLY_PARTS = (("glance_api-stopped", "apply: stop"),
+               ("docker_container-running", "apply: replace container"),
+               ("glance_api-healthy", "apply: wait healthy"))
+
+
+def apply_parts(state):
+    """Seconds of one apply step's states per APPLY_PARTS, the rest of its states
+    ("apply: other states") and what is left of the step ("apply: salt job"); a step
+    on several hosts at once (legacy) counts their mean."""
+    parts = {}
+    minions = [m for m in (state.get("changes", {}).get("ret") or {}).values()
+               if isinstance(m, dict)]
+    for minion_states in minions:
+        for key, inner_state in minion_states.items():
+            if not isinstance(inner_state, dict) or "duration" not in inner_state:
+                continue
+            seconds = float(inner_state["duration"]) / 1000 / len(minions)
+            part = next((name for k, name in APPLY_PARTS if k in key), "apply: other states")
+            parts[part] = parts.get(part, 0.0) + seconds
+    parts["apply: salt job"] = max(0.0, float(state["duration"]) / 1000 - sum(parts.values()))
+    return parts
+
+
 def orchestration_parts(data):
-    """Seconds per part (drain, stop, db, apply, enable, status...) of one run."""
+    """Seconds per part (drain, db, apply and its pieces, enable, status...) of one
+    run; the pieces of apply (summed over hosts, which run one batch at a time) add
+    up to it."""
     parts = {}
     for state in orchestration_states(data):
         part = next((name for key, name in PARTS if key in state["__id__"]), "other")
         if part == "db":
             part = "db " + str(state.get("changes", {}).get("ret", {}).get(
                 "node1", {}).get("ran", "")).replace("db ", "").replace(" ", "")
+        if part == "apply":
+            for piece, seconds in apply_parts(state).items():
+                parts[piece] = parts.get(piece, 0.0) + seconds
+            continue
         parts[part] = parts.get(part, 0.0) + float(state["duration"]) / 1000
     return parts
 
@@ -148,7 +178,9 @@ def report(results):
         for line in (ROLLING, UNMANAGED):
             print(ratio_line(results, backend, line))
     print("\nwhere the time went (s; other = salt-run/CLI start and the orchestration's "
-          "render: settings, prepare + pull on every host, db check):")
+          "render: settings, prepare + pull on every host, db check; an apply step "
+          "(glance.orch.upgrade) is shown by its states: stop, replace container, wait "
+          "healthy, other states, and the salt job around them):")
     for (backend, line), r in results.items():
         parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(
             r["parts"].items(), key=lambda kv: -kv[1]))
