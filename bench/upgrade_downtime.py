@@ -4,7 +4,7 @@ real stack (salt-master, 3 minions with their own dockerd, MariaDB, Keystone,
 HAProxy), under the same steady load through the load balancer, for the file
 backend (the shared directory) and for Ceph, in one run:
 
-    bash bench/run.sh upgrade_downtime.py
+    bash bench/run.sh upgrade_downtime.py [--backend file] [--backend ceph]
 
 Lines, per backend:
   rolling, formula HAProxy    glance.orch.upgrade: drain through the runtime API,
@@ -24,6 +24,8 @@ and where each line's time went. Exits non-zero when an upgrade failed or a roll
 line had a failed request (target: 0).
 """
 
+import argparse
+import os
 import pathlib
 import subprocess
 import sys
@@ -31,7 +33,12 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", action="append", choices=("file", "ceph"),
+                        help="only these backends (default: both)")
+    args = parser.parse_args()
+    env = dict(os.environ, GLANCE_BENCH_BACKENDS=",".join(args.backend or ("file", "ceph")))
     sys.exit(subprocess.call(
         [sys.executable, "-m", "pytest", str(REPO / "bench" / "upgrade_downtime_run.py"),
          "-s", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "log_level=WARNING",
-         f"--rootdir={REPO}"], cwd=REPO))
+         f"--rootdir={REPO}"], cwd=REPO, env=env))
