@@ -174,11 +174,13 @@ def _settings(override):
     return __salt__["glance_config.current"](pillar=glance)  # noqa: F821
 
 
-def host(override=None):
+def host(override=None, with_deployment=False):
     """
     This minion's part of the status: its glance_api container (release, image
     id, health, drift against what the pillar renders now), its image cache and
-    next prune, and the servers its HAProxy sees when it runs one.
+    next prune, and the servers its HAProxy sees when it runs one. With
+    ``with_deployment`` the database node adds :func:`deployment` (salt-run
+    glance.status: one job instead of two).
 
     CLI Example::
 
@@ -197,6 +199,12 @@ def host(override=None):
         out["wanted_release"] = release_of(api["image"])
         out.update(_cache(settings, datetime.datetime.now()))
         out["db_node"] = settings["am_i_db_node"]
+        if with_deployment and settings["am_i_db_node"]:
+            try:
+                out["deployment"] = deployment(override)
+            except Exception as exc:  # pylint: disable=broad-except — the table says it
+                out["deployment"] = {"schema": f"unknown ({exc})",
+                                     "keystone": f"unknown ({exc})"}
     out["balancer"] = _balancer(settings) if not settings["errors"] else {}
     return out
 

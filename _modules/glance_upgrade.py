@@ -228,16 +228,26 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
         # kolla-ansible does — a failure there leaves nothing drained or stopped
         steps = [{"action": "db", "hosts": [db_node], "db": expand}] if expand else []
         for number, batch in enumerate(batches, 1):
+            following = batches[number] if number < len(batches) else []
+            # a batch's hosts must answer before anything is done to them: a drain by
+            # health check runs on them; a batch after the first was asked by the
+            # previous enable; the first, unless the expand on it just answered
+            ping = drain != "healthcheck" and number == 1 and not (
+                expand and set(batch) <= {db_node})
+            first = {"batch": number, "ping_first": ping}
             if drain != "none":
-                steps.append({"action": "drain", "hosts": batch, "batch": number})
+                steps.append(dict(first, action="drain", hosts=batch))
+                first = {"batch": number}
             # the apply stops the drained container itself (glance_api.stopped), in the
             # same salt job: no job of its own per batch
-            steps.append({"action": "apply", "hosts": batch, "batch": number,
-                          "stop_first": True})
+            steps.append(dict(first, action="apply", hosts=batch, stop_first=True))
             if drain != "none":
-                # by health check, a next drain follows at once: see wait_balancer_up
+                # by health check, a next drain follows at once: see wait_balancer_up;
+                # through the formula's HAProxy the next batch's hosts answer the same
+                # job (answer_hosts), so a host that is gone stops the run undrained
                 steps.append({"action": "enable", "hosts": batch, "batch": number,
-                              "then_drain": drain == "healthcheck" and number < len(batches)})
+                              "then_drain": drain == "healthcheck" and bool(following),
+                              "answer_hosts": following if drain == "haproxy" else []})
         if contract:
             steps.append({"action": "db", "hosts": [db_node], "db": ["contract"]})
         result.update(batches=batches, drain=drain, steps=steps,
@@ -245,7 +255,7 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
         result["db_steps"].update(expand_before=bool(expand), contract_after=contract)
     else:
         sync = schema_behind or unknown_schema_moves
-        steps = [{"action": "stop", "hosts": todo, "batch": 1}] if todo else []
+        steps = [{"action": "stop", "hosts": todo, "batch": 1, "ping_first": True}] if todo else []
         if sync:
             steps.append({"action": "db", "hosts": [db_node], "db": ["sync"]})
         if todo:
@@ -928,11 +938,18 @@ def backend_url(backends, server):
     return None
 
 
-def lb_enable(server, timeout=120):
+def lb_enable(server, timeout=120, lb_hosts=None):
     """
     On a load balancer host: put ``server`` back and wait until HAProxy has it UP —
     at once when the node answers 200 on /healthcheck from here (:func:`force_up`).
+
+    With ``lb_hosts`` (glance.orch.upgrade targets the next batch's hosts with the
+    same job, so they prove they answer before they are drained) a minion not in it
+    only answers.
     """
+    me = __grains__["id"]  # noqa: F821
+    if lb_hosts is not None and me not in lb_hosts:
+        return {"answered": me}
     backend, socket_path = _lb_socket()
     backends = __salt__["glance_config.current"]()[  # noqa: F821
         "services"]["glance-api"]["haproxy"]["backends"]

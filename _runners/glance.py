@@ -759,6 +759,26 @@ STATUS_COLUMNS = (("host", "HOST"), ("release", "RELEASE"), ("image_id", "IMAGE"
 MACHINE_OUTPUTS = ("json", "yaml", "pprint", "raw", "newline_values_only", "quiet")
 
 
+def split_answers(answers):
+    """
+    Pure: ``glance_status.host`` answers (``with_deployment``) -> (minion -> answer
+    or None when it did not answer, the database node's deployment part or {}).
+    """
+    hosts = {}
+    for minion, answer in answers.items():
+        if isinstance(answer, dict) and answer.get("failed") is True and "glance" not in answer:
+            answer = None
+        hosts[minion] = answer
+    deployment = {}
+    for minion in sorted(hosts):
+        answer = hosts[minion]
+        if isinstance(answer, dict) and "deployment" in answer:
+            part = answer.pop("deployment")
+            if answer.get("db_node") and not deployment and isinstance(part, dict):
+                deployment = part
+    return hosts, deployment
+
+
 def status_report(hosts, deployment):
     """
     Pure: the status of a deployment from each minion's ``glance_status.host``
@@ -844,16 +864,15 @@ def status(tgt="*", tgt_type="glob", timeout=60, override=None):
     import salt.client  # pylint: disable=import-outside-toplevel
 
     client = salt.client.get_local_client(__opts__["conf_file"])  # noqa: F821
-    extra = {"kwarg": {"override": override}} if override else {}
-    answers = client.cmd(tgt, "glance_status.host", tgt_type=tgt_type, timeout=timeout, **extra)
-    expected = client.cmd(tgt, "test.true", tgt_type=tgt_type, timeout=5) or {}
-    hosts = {minion: answers.get(minion) for minion in set(answers) | set(expected)}
-    db_nodes = sorted(m for m, a in hosts.items() if isinstance(a, dict) and a.get("db_node"))
-    deployment = {}
-    if db_nodes:
-        deployment = client.cmd(db_nodes[0], "glance_status.deployment", timeout=timeout,
-                                **extra).get(db_nodes[0]) or {}
-    report = status_report(hosts, deployment if isinstance(deployment, dict) else {})
+    kwarg = {"with_deployment": True}
+    if override:
+        kwarg["override"] = override
+    # one job: the database node adds the deployment part to its answer; a targeted
+    # minion that does not answer comes back as {"failed": True}
+    answers = client.cmd(tgt, "glance_status.host", tgt_type=tgt_type, timeout=timeout,
+                         kwarg=kwarg, expect_minions=True) or {}
+    hosts, deployment = split_answers(answers)
+    report = status_report(hosts, deployment)
     if __opts__.get("output") in MACHINE_OUTPUTS:  # noqa: F821
         return report
     return status_table(report)

@@ -77,7 +77,6 @@ glance-orch-upgrade-test-fail_without_changes:
 {%-     set plan = salt['glance_upgrade.plan'](hosts, reports, s.image,
           schema_status=schema, **options) %}
 {%-   endif %}
-{%-   set lb_hosts = s.loadbalancer.hosts | join(',') %}
 {#-   everything but the load balancer, which must keep its drain state #}
 {%-   set api_sls = ['glance.precheck', 'glance.config', 'glance.bootstrap',
                      'glance.service', 'glance.cache'] %}
@@ -102,14 +101,12 @@ glance-orch-upgrade-test-fail_without_changes:
     - name: {{ (plan.refusal ~ ' — nothing was stopped or changed') | json }}
     - failhard: true
 {%-   endif %}
-{%-   set seen = {'batch': None} %}
 {%-   for step in plan.steps if not plan.refusal %}
 {%-     set n = loop.index %}
-{%-     if step.batch is defined and step.batch != seen.batch %}
-{%-       do seen.update({'batch': step.batch}) %}
-{%-       if plan.drain != 'healthcheck' or step.action != 'drain' %}
+{%-     if step.get('ping_first') %}
 {#-       a host that does not answer now is not drained or stopped: the run ends here
-          (a drain by health check runs on the host itself and expects its answer) #}
+          (plan: a drain by health check runs on the host itself; a later batch
+          answered the enable before it, the first one the expand on it) #}
 
 glance-orch-upgrade-test-ping-{{ n }}:
   salt.function:
@@ -118,19 +115,23 @@ glance-orch-upgrade-test-ping-{{ n }}:
     - tgt_type: list
     - expect_minions: true
     - failhard: true
-{%-       endif %}
 {%-     endif %}
 {%-     if step.action in ('drain', 'enable') and plan.drain == 'haproxy' %}
 {%-       for host in step.hosts %}
+{%-         set answer = step.get('answer_hosts', []) if loop.last else [] %}
 
 glance-orch-upgrade-glance_upgrade-lb_{{ step.action }}-{{ n }}-{{ host }}:
   salt.function:
     - name: glance_upgrade.lb_{{ step.action }}
-    - tgt: {{ lb_hosts }}
+    - tgt: {{ (s.loadbalancer.hosts + answer) | unique | join(',') }}
     - tgt_type: list
     - expect_minions: true
     - arg:
       - {{ host }}
+{%-         if answer %}
+    - kwarg:
+        lb_hosts: {{ s.loadbalancer.hosts | json }}
+{%-         endif %}
     - failhard: true
 {%-       endfor %}
 {%-     elif step.action in ('drain', 'enable') %}

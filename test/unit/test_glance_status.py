@@ -88,3 +88,21 @@ def test_a_host_on_another_release_than_the_pillar_says_so():
     report = runner.status_report({"node1": answer(release="2022.2", drift=["image"])}, {})
     assert report["hosts"][0]["release"] == "2022.2 (pillar: 2025.1)"
     assert report["schema"].startswith("unknown")
+
+
+def test_one_job_gives_hosts_the_missing_minions_and_the_deployment():
+    deployment = {"schema": "current", "keystone": "registered"}
+    answers = {"node1": answer(db_node=True, deployment=deployment),
+               "node2": answer(),
+               "node3": {"failed": True}}
+    hosts, found = runner.split_answers(answers)
+    assert found == deployment
+    assert hosts["node3"] is None and "deployment" not in hosts["node1"]
+    report = runner.status_report(hosts, found)
+    assert report["problems"] == ["node3 did not answer"]
+    assert report["schema"] == "current" and report["keystone"] == "registered"
+
+
+def test_a_deployment_part_from_a_host_that_is_not_the_database_node_is_ignored():
+    hosts, found = runner.split_answers({"node2": answer(deployment={"schema": "expand"})})
+    assert found == {} and "deployment" not in hosts["node2"]

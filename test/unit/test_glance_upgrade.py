@@ -594,3 +594,37 @@ def test_a_quiet_answer_is_idle_only_after_the_quiet_time():
 def test_a_connection_without_timers_counts_as_busy():
     assert gu.busy_connections("0 0 127.0.1.1:9292 127.0.1.101:1\n\t cubic\n",
                                "127.0.1.1", 9292) == 1
+
+
+def pings(result):
+    return [f"{step['action']} {','.join(step['hosts'])}" for step in result["steps"]
+            if step.get("ping_first")]
+
+
+def test_through_the_formulas_haproxy_each_batch_answers_before_its_drain():
+    # the expand on node1 has just answered for batch 1; each enable job also
+    # targets the next batch's hosts (answer_hosts), so no test.ping job of its own
+    result = plan(schema_status="expand", managed_lb=True)
+    assert pings(result) == []
+    enables = [step["answer_hosts"] for step in result["steps"] if step["action"] == "enable"]
+    assert enables == [["node2"], ["node3"], []]
+
+
+def test_a_first_batch_nothing_answered_for_is_pinged():
+    # a config restart: no expand ran on the batch before its drain
+    reports = {"node1": report(), "node2": report(config="h0"), "node3": report()}
+    result = gu.plan(HOSTS, reports, NEW, schema_status="current", managed_lb=True)
+    assert pings(result) == ["drain node2"]
+
+
+def test_a_drain_by_health_check_needs_no_ping_and_legacy_pings_once():
+    assert pings(plan(schema_status="expand")) == []
+    assert all(step["answer_hosts"] == [] for step in plan(schema_status="expand")["steps"]
+               if step["action"] == "enable")
+    assert pings(plan(schema_status="expand", rolling=False)) == ["stop node1,node2,node3"]
+
+
+def test_lb_enable_on_a_host_that_is_no_balancer_only_answers(monkeypatch):
+    monkeypatch.setattr(gu, "__grains__", {"id": "node3"}, raising=False)
+    monkeypatch.setattr(gu, "_lb_socket", lambda: pytest.fail("touched the balancer"))
+    assert gu.lb_enable("node2", lb_hosts=["node1"]) == {"answered": "node3"}
