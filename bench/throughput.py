@@ -118,11 +118,12 @@ def measure(node, token, payload, repeat):
             [u for u, _ in runs])
 
 
-def run_release(node, release, payload, repeat):
+def run_release(node, release, payload, repeat, chunk_kib=None):
     node.use_release(release)
     node.remove_glance_containers()
+    extra = {"glance_file_store_chunk_size": chunk_kib * 1024} if chunk_kib else {}
     node.write_pillar(glance_database_name="glance_throughput_" + release.replace(".", "_"),
-                      glance_api_workers=1)
+                      glance_api_workers=1, **extra)
     _, code, out = node.salt_call("state.apply", "glance")
     if code != 0:
         raise RuntimeError(f"state.apply glance failed on {release}: {str(out)[-2000:]}")
@@ -139,6 +140,8 @@ def main():
     parser.add_argument("--release", action="append", choices=RELEASES)
     parser.add_argument("--repeat", type=int, default=3,
                         help="uploads per release after the first")
+    parser.add_argument("--chunk-kib", type=int,
+                        help="glance_file_store_chunk_size in KiB (default: the formula's)")
     args = parser.parse_args()
     payload = random_payload(args.size_mb * MB, "throughput")
     floors, rows = [floor_mb_s(payload)], []
@@ -148,7 +151,7 @@ def main():
         try:
             for release in releases:
                 first, upload, download, uploads = run_release(node, release, payload,
-                                                               args.repeat)
+                                                               args.repeat, args.chunk_kib)
                 floors.append(floor_mb_s(payload))
                 own = image_floor_mb_s(node, release)
                 rows.append((release, upload, download, first, uploads, own))

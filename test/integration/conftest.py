@@ -280,7 +280,10 @@ def stack(salt_factories, dockerds, images, mariadb, keystone, tmp_path_factory)
         for name in NODES:
             minions[name] = master.salt_minion_daemon(
                 name,
-                overrides={"docker.url": dockerds[name].url, "grains": {"num_cpus": 2}},
+                overrides={"docker.url": dockerds[name].url, "grains": {"num_cpus": 2},
+                           # README's recommended minion setting: the formula reads no
+                           # mine; without it every docker create/rm/start refreshes it
+                           "docker.update_mine": False},
             )
         started = [m.started() for m in minions.values()]
         for ctx in started:

@@ -241,3 +241,23 @@ def test_s3_errors_are_classified(message, status):
     import glance_store
 
     assert glance_store.classify_s3_error(message) == status
+
+
+def test_render_works_out_the_settings_once_per_run(monkeypatch):
+    """Every sls of a run imports map.jinja: the second import reuses the first's
+    settings, a different pillar does not, and a caller's changes do not leak."""
+    calls, original = [], gc.settings
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(gc, "settings", counting)
+    monkeypatch.setattr(gc, "__context__", {}, raising=False)
+    monkeypatch.setattr(gc, "__grains__", {"id": "node1", "num_cpus": 8}, raising=False)
+    first = gc.render(DEFAULTS, dict(BASE))
+    first["listen_port"] = 1
+    second = gc.render(DEFAULTS, dict(BASE))
+    assert calls == ["node1"] and second["listen_port"] == 9292
+    other = gc.render(DEFAULTS, dict(BASE, glance_api_listen_port=9393))
+    assert calls == ["node1", "node1"] and other["listen_port"] == 9393

@@ -785,6 +785,7 @@ class TokenKeystone:
 def token_keystone(monkeypatch, tmp_path):
     fake = TokenKeystone()
     monkeypatch.setattr(ks, "_auth_libs", lambda: fake.libs)
+    monkeypatch.setattr(ks, "_session_lib", lambda: fake.libs)
     monkeypatch.setattr(ks, "__opts__", {"cachedir": str(tmp_path)}, raising=False)
     fake.dir = tmp_path / "glance_keystone"
     return fake
@@ -832,6 +833,7 @@ def test_registration_change_forgets_the_kept_token(token_keystone, monkeypatch)
 def test_no_cachedir_means_no_kept_token(monkeypatch):
     fake = TokenKeystone()
     monkeypatch.setattr(ks, "_auth_libs", lambda: fake.libs)
+    monkeypatch.setattr(ks, "_session_lib", lambda: fake.libs)
     monkeypatch.setattr(ks, "__opts__", {}, raising=False)
     ks._service_login(WANT, 5)
     ks._service_login(WANT, 5)
