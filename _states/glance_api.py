@@ -1,16 +1,25 @@
 """
-State: glance_api answers its health check.
+State: glance_api answers its health check (and the balancer in front listens).
 
 Salt's ``http.wait_for_successful_query`` waits its whole timeout in test mode
 and then reports a change that is not real; a dry run here probes once and
 says what it sees. Waiting is never a change.
 """
 
+import functools
+import socket
 import time
 import urllib.error
 import urllib.request
 
 __virtualname__ = "glance_api"
+
+LISTENING = "listening"
+
+
+def url_host(host):
+    """An IPv6 address in brackets, as in a URL."""
+    return f"[{host}]" if ":" in str(host) else str(host)
 
 
 def __virtual__():
@@ -33,13 +42,22 @@ def verdict(seen):
     return f"HTTP {seen}" if isinstance(seen, int) else f"no answer ({seen})"
 
 
-def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep):
-    """Pure loop: probe until 200 or ``timeout`` seconds; returns (ok, last seen, seconds)."""
+def tcp_probe(host, port, timeout=3.0):
+    """LISTENING when ``host``:``port`` accepts a TCP connection, else the reason (a string)."""
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return LISTENING
+    except OSError as exc:
+        return str(exc)
+
+
+def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep, want=200):
+    """Pure loop: probe until ``want`` or ``timeout`` seconds; returns (ok, last seen, seconds)."""
     start = clock()
     while True:
         seen = probe_fn()
         elapsed = clock() - start
-        if seen == 200:
+        if seen == want:
             return True, seen, elapsed
         if elapsed >= timeout:
             return False, seen, elapsed
@@ -72,6 +90,35 @@ def healthy(name, timeout=300, interval=0.2, container="glance_api"):
         f"{container} did not answer 200 at {name} within {timeout} s (last: "
         f"{verdict(seen)}) — see `docker logs {container}` and "
         "/var/log/kolla/glance/ on this host; glance_api_healthy_timeout sets the wait")
+    return ret
+
+
+def listening(name, port, timeout=60, interval=0.2, container="glance_haproxy"):
+    """
+    ``name``:``port`` (the load balancer's address) accepts connections within
+    ``timeout`` seconds: kolla's "wait for haproxy to listen on VIP", so an apply
+    that returns has a balancer clients can reach. ``test=True`` probes once.
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    where = f"{url_host(name)}:{port}"
+    probe_fn = functools.partial(tcp_probe, name, port)
+    if __opts__["test"]:  # noqa: F821
+        seen = probe_fn()
+        if seen == LISTENING:
+            ret["comment"] = f"{container} listens on {where}"
+        else:
+            ret["result"] = None
+            ret["comment"] = (f"nothing listens on {where} now ({seen}): a real run waits "
+                              f"up to {timeout} s for {container}")
+        return ret
+    ok, seen, elapsed = wait(probe_fn, timeout, interval, want=LISTENING)
+    if ok:
+        ret["comment"] = f"{container} listens on {where} (after {elapsed:.1f} s)"
+        return ret
+    ret["result"] = False
+    ret["comment"] = (f"nothing listens on {where} within {timeout} s (last: {seen}) — see "
+                      f"`docker logs {container}` on the load balancer hosts, and that the "
+                      "address is up on one of them")
     return ret
 
 

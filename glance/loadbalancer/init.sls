@@ -52,4 +52,14 @@ glance-loadbalancer-docker_container-running:
 {%-   for name in glance.lb_files | sort %}
       - file: glance-loadbalancer-file-managed-{{ name }}
 {%-   endfor %}
+
+{#- kolla's "wait for haproxy to listen on VIP": the apply returns with a balancer
+    clients can reach #}
+glance-loadbalancer-glance_api-listening:
+  glance_api.listening:
+    - name: {{ lb.address | json }}
+    - port: {{ lb.port }}
+    - container: {{ haproxy.container_name }}
+    - require:
+      - docker_container: glance-loadbalancer-docker_container-running
 {%- endif %}

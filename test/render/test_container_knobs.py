@@ -151,3 +151,22 @@ def test_bad_container_knobs_are_refused_before_anything_is_written(minion, pill
     assert run.returncode != 0
     assert message in run.comments()
     assert not minion.service_dir.exists()
+
+
+def test_the_balancer_apply_waits_until_its_address_listens(minion):
+    """kolla's "wait for haproxy to listen on VIP": the loadbalancer sls ends with a
+    wait on the VIP and port, after the haproxy container."""
+    proc = subprocess.run(
+        [str(SALT_CALL), "--local", "-c", str(minion.conf), "--out", "json",
+         "state.show_sls", "glance.loadbalancer",
+         "pillar=" + json.dumps({"glance": minion.base_pillar(
+             glance_api_hosts=[{"id": "node1", "address": "127.0.1.1"}],
+             glance_loadbalancer_hosts=["node1"], kolla_internal_vip_address="127.0.1.10",
+             glance_api_port=9393)})],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    high = json.loads(proc.stdout)["local"]
+    wait = high["glance-loadbalancer-glance_api-listening"]["glance_api"]
+    args = {k: v for item in wait if isinstance(item, dict) for k, v in item.items()}
+    assert args["name"] == "127.0.1.10" and args["port"] == 9393
+    assert args["require"] == [{"docker_container": "glance-loadbalancer-docker_container-running"}]

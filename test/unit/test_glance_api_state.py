@@ -1,6 +1,8 @@
-"""glance_api.healthy: the wait loop and the test-mode answer, without a network."""
+"""glance_api.healthy / listening: the wait loop and the test-mode answer (a local socket
+stands in for the balancer)."""
 
 import itertools
+import socket
 
 import pytest
 from salt_module_loader import load
@@ -68,3 +70,64 @@ def test_stopped_in_test_mode_stops_nothing(monkeypatch):
     monkeypatch.setattr(api, "__salt__", {}, raising=False)
     ret = api.stopped("glance_api")
     assert ret["result"] is None and ret["changes"] == {} and "would be stopped" in ret["comment"]
+
+
+@pytest.fixture
+def free_port():
+    """A port on 127.0.0.1 nothing listens on, and a way to start listening on it."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    listeners = []
+
+    def listen():
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        listeners.append(sock)
+
+    yield port, listen
+    for sock in listeners:
+        sock.close()
+
+
+def test_listening_waits_for_the_balancer_port(monkeypatch, free_port):
+    port, listen = free_port
+    monkeypatch.setattr(api, "__opts__", {"test": False}, raising=False)
+    seen = []
+    real = api.tcp_probe
+
+    def probe_then_listen(host, port_, timeout=3.0):
+        seen.append(real(host, port_, timeout))
+        if len(seen) == 2:
+            listen()
+        return seen[-1]
+
+    monkeypatch.setattr(api, "tcp_probe", probe_then_listen)
+    ret = api.listening("127.0.0.1", port, timeout=30, interval=0.01)
+    assert ret["result"] is True and f"listens on 127.0.0.1:{port}" in ret["comment"]
+    assert seen[0] != api.LISTENING and seen[-1] == api.LISTENING and len(seen) == 3
+
+
+def test_listening_gives_up_naming_the_address_and_the_container(monkeypatch, free_port):
+    port, _ = free_port
+    monkeypatch.setattr(api, "__opts__", {"test": False}, raising=False)
+    ret = api.listening("127.0.0.1", port, timeout=0.05, interval=0.01)
+    assert ret["result"] is False and ret["changes"] == {}
+    assert f"nothing listens on 127.0.0.1:{port}" in ret["comment"]
+    assert "docker logs glance_haproxy" in ret["comment"]
+
+
+def test_listening_in_test_mode_probes_once(monkeypatch, free_port):
+    port, listen = free_port
+    monkeypatch.setattr(api, "__opts__", {"test": True}, raising=False)
+    ret = api.listening("127.0.0.1", port, timeout=300)
+    assert ret["result"] is None and "a real run waits up to 300 s" in ret["comment"]
+    listen()
+    assert api.listening("127.0.0.1", port)["result"] is True
+
+
+def test_an_ipv6_balancer_is_shown_in_brackets():
+    assert api.url_host("fd00::5") == "[fd00::5]" and api.url_host("10.0.0.5") == "10.0.0.5"
