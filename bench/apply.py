@@ -135,8 +135,14 @@ def main():
           "baseline)")
     for label, seconds, ratio in rows:
         print(f"  {label:<62} {seconds:7.2f} s  x{ratio:.2f}")
-    print(f"  no-op target <= 1.5 s per minion (master -> minion): "
-          f"{'met' if noop <= 1.5 else 'MISSED'}")
+    local = statistics.median(local_noops)
+    ping = statistics.median(pings)
+    # the issue measured its 3.3-3.9 s with salt-call --local; through a master the
+    # salt CLI -> master -> minion round trip (test.ping) comes on top of it
+    print(f"  no-op target <= 1.5 s per minion: through the master "
+          f"{'met' if noop <= 1.5 else 'MISSED'} ({noop:.2f} s, of which {ping:.2f} s is "
+          f"test.ping's round trip); salt-call --local "
+          f"{'met' if local <= 1.5 else 'MISSED'} ({local:.2f} s)")
     return 0
 
 
