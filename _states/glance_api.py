@@ -64,6 +64,31 @@ def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep, wa
         sleep(min(interval, max(timeout - elapsed, 0)))
 
 
+def _await(name, probe_fn, want, timeout, interval, say):
+    """
+    The shape of :func:`healthy` and :func:`listening`: with ``test=True`` one probe,
+    ``want`` reported as True and anything else as "would wait" (None), never the full
+    timeout and never a change; a real run waits. ``say`` words each outcome:
+    ``now(seen)``, ``would(seen)``, ``after(elapsed)``, ``failed(seen)``.
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if __opts__["test"]:  # noqa: F821
+        seen = probe_fn()
+        if seen == want:
+            ret["comment"] = say["now"](seen)
+        else:
+            ret["result"] = None
+            ret["comment"] = say["would"](seen)
+        return ret
+    ok, seen, elapsed = wait(probe_fn, timeout, interval, want=want)
+    if ok:
+        ret["comment"] = say["after"](elapsed)
+        return ret
+    ret["result"] = False
+    ret["comment"] = say["failed"](seen)
+    return ret
+
+
 def healthy(name, timeout=300, interval=0.2, container="glance_api"):
     """
     ``name`` (the /healthcheck URL) answers 200 within ``timeout`` seconds.
@@ -71,26 +96,16 @@ def healthy(name, timeout=300, interval=0.2, container="glance_api"):
     With ``test=True`` one probe: 200 is reported as healthy (result True), anything
     else as "would wait" (result None) — never the full timeout.
     """
-    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    if __opts__["test"]:  # noqa: F821
-        seen = probe(name)
-        if seen == 200:
-            ret["comment"] = f"{container} answers 200 at {name}"
-        else:
-            ret["result"] = None
-            ret["comment"] = (f"{container} gives {verdict(seen)} at {name} now: a real run "
-                              f"waits up to {timeout} s for 200")
-        return ret
-    ok, seen, elapsed = wait(lambda: probe(name), timeout, interval)
-    if ok:
-        ret["comment"] = f"{container} answers 200 at {name} (after {elapsed:.1f} s)"
-        return ret
-    ret["result"] = False
-    ret["comment"] = (
-        f"{container} did not answer 200 at {name} within {timeout} s (last: "
-        f"{verdict(seen)}) — see `docker logs {container}` and "
-        "/var/log/kolla/glance/ on this host; glance_api_healthy_timeout sets the wait")
-    return ret
+    return _await(name, lambda: probe(name), 200, timeout, interval, {
+        "now": lambda seen: f"{container} answers 200 at {name}",
+        "would": lambda seen: (f"{container} gives {verdict(seen)} at {name} now: a real "
+                               f"run waits up to {timeout} s for 200"),
+        "after": lambda elapsed: f"{container} answers 200 at {name} (after {elapsed:.1f} s)",
+        "failed": lambda seen: (
+            f"{container} did not answer 200 at {name} within {timeout} s (last: "
+            f"{verdict(seen)}) — see `docker logs {container}` and "
+            "/var/log/kolla/glance/ on this host; glance_api_healthy_timeout sets the wait"),
+    })
 
 
 def listening(name, port, timeout=60, interval=0.2, container="glance_haproxy"):
@@ -99,27 +114,20 @@ def listening(name, port, timeout=60, interval=0.2, container="glance_haproxy"):
     ``timeout`` seconds: kolla's "wait for haproxy to listen on VIP", so an apply
     that returns has a balancer clients can reach. ``test=True`` probes once.
     """
-    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     where = f"{url_host(name)}:{port}"
-    probe_fn = functools.partial(tcp_probe, name, port)
-    if __opts__["test"]:  # noqa: F821
-        seen = probe_fn()
-        if seen == LISTENING:
-            ret["comment"] = f"{container} listens on {where}"
-        else:
-            ret["result"] = None
-            ret["comment"] = (f"nothing listens on {where} now ({seen}): a real run waits "
-                              f"up to {timeout} s for {container}")
-        return ret
-    ok, seen, elapsed = wait(probe_fn, timeout, interval, want=LISTENING)
-    if ok:
-        ret["comment"] = f"{container} listens on {where} (after {elapsed:.1f} s)"
-        return ret
-    ret["result"] = False
-    ret["comment"] = (f"nothing listens on {where} within {timeout} s (last: {seen}) — see "
-                      f"`docker logs {container}` on the load balancer hosts, and that the "
-                      "address is up on one of them")
-    return ret
+    return _await(name, functools.partial(tcp_probe, name, port), LISTENING, timeout,
+                  interval, {
+                      "now": lambda seen: f"{container} listens on {where}",
+                      "would": lambda seen: (f"nothing listens on {where} now ({seen}): a "
+                                             f"real run waits up to {timeout} s for "
+                                             f"{container}"),
+                      "after": lambda elapsed: (f"{container} listens on {where} (after "
+                                                f"{elapsed:.1f} s)"),
+                      "failed": lambda seen: (
+                          f"nothing listens on {where} within {timeout} s (last: {seen}) — "
+                          f"see `docker logs {container}` on the load balancer hosts, and "
+                          "that the address is up on one of them"),
+                  })
 
 
 def stopped(name, timeout=60):

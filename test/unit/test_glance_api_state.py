@@ -43,7 +43,8 @@ def test_test_mode_probes_once_and_never_reports_a_change(monkeypatch, seen, res
 
 def test_a_real_run_that_never_gets_200_fails_naming_the_container(monkeypatch):
     monkeypatch.setattr(api, "probe", lambda url, timeout=3.0: 503)
-    monkeypatch.setattr(api, "wait", lambda probe_fn, timeout, interval: (False, probe_fn(), 5))
+    monkeypatch.setattr(api, "wait",
+                        lambda probe_fn, timeout, interval, want: (False, probe_fn(), 5))
     monkeypatch.setattr(api, "__opts__", {"test": False}, raising=False)
     ret = api.healthy("http://10.0.0.1:9292/healthcheck", timeout=5)
     assert ret["result"] is False and "docker logs glance_api" in ret["comment"]
