@@ -6,8 +6,8 @@ Everything below the Salt wrappers at the end is a plain function so the unit
 tests can call it without Salt.
 """
 
-import copy
 import configparser
+import copy
 import difflib
 import hashlib
 import io
