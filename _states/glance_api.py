@@ -17,11 +17,6 @@ __virtualname__ = "glance_api"
 LISTENING = "listening"
 
 
-def url_host(host):
-    """An IPv6 address in brackets, as in a URL."""
-    return f"[{host}]" if ":" in str(host) else str(host)
-
-
 def __virtual__():
     return __virtualname__
 
@@ -114,7 +109,7 @@ def listening(name, port, timeout=60, interval=0.2, container="glance_haproxy"):
     ``timeout`` seconds: kolla's "wait for haproxy to listen on VIP", so an apply
     that returns has a balancer clients can reach. ``test=True`` probes once.
     """
-    where = f"{url_host(name)}:{port}"
+    where = f"{__salt__['glance_config.url_host'](name)}:{port}"  # noqa: F821
     return _await(name, functools.partial(tcp_probe, name, port), LISTENING, timeout,
                   interval, {
                       "now": lambda seen: f"{container} listens on {where}",

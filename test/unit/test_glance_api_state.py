@@ -4,10 +4,18 @@ stands in for the balancer)."""
 import itertools
 import socket
 
+import glance_config
 import pytest
 from salt_module_loader import load
 
 api = load("glance_api", "states")
+
+
+@pytest.fixture(autouse=True)
+def salt_modules(monkeypatch):
+    """The execution module the state words its addresses with (IPv6 in brackets)."""
+    monkeypatch.setattr(api, "__salt__", {"glance_config.url_host": glance_config.url_host},
+                        raising=False)
 
 
 def fake_clock(step):
@@ -130,5 +138,8 @@ def test_listening_in_test_mode_probes_once(monkeypatch, free_port):
     assert api.listening("127.0.0.1", port)["result"] is True
 
 
-def test_an_ipv6_balancer_is_shown_in_brackets():
-    assert api.url_host("fd00::5") == "[fd00::5]" and api.url_host("10.0.0.5") == "10.0.0.5"
+def test_an_ipv6_balancer_is_shown_in_brackets(monkeypatch, free_port):
+    port, _ = free_port
+    monkeypatch.setattr(api, "__opts__", {"test": True}, raising=False)
+    ret = api.listening("::1", port, timeout=300)
+    assert f"nothing listens on [::1]:{port} now" in ret["comment"]
