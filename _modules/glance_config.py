@@ -81,7 +81,7 @@ UWSGI_CHUNKED_INPUT_LIMIT = 64 * 1024 * 1024
 
 
 # what the Salt loader exposes (and so the CLI can call); the rest are plain helpers
-__all__ = ["settings", "render", "current", "show", "ini_loads"]
+__all__ = ["settings", "render", "current", "show", "ini_loads", "url_host"]
 
 
 def __virtual__():

@@ -132,7 +132,8 @@ def test_settings_called_as_a_job_is_masked_and_called_from_jinja_is_not():
 
 
 def test_the_loader_exposes_only_the_entry_points():
-    assert sorted(gc.__all__) == ["current", "ini_loads", "render", "settings", "show"]
+    assert sorted(gc.__all__) == ["current", "ini_loads", "render", "settings", "show",
+                                  "url_host"]
 
 
 def test_merge_ini_later_layers_win_and_keys_never_repeat():
