@@ -168,7 +168,8 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
     same config hash, healthy — so a second run resumes where the first stopped, and
     a config change or a rebuilt tag restarts exactly the hosts it touches.
     ``schema_status`` is ``glance_db.check`` run with the *target* image
-    (current/expand/migrate/contract), or None when unknown.
+    (current/expand/migrate/contract), or None when unknown; ``needs_schema`` in the
+    result says when the plan cannot do without it (ask, then plan again).
 
     Rolling: expand + migrate first, every host still serving; then batches of
     ``max_unavailable`` (never every host), the database node in the first one,
@@ -208,11 +209,18 @@ def plan(hosts, current_images, target_image, max_unavailable=1, rolling=True,
         # before anything stopped, or expand + migrate / db_sync ran first): the
         # applies need no check container of their own
         "schema_ready": False,
+        # ask the database node for db check before running the steps: only when no
+        # step would make the schema suit the target whatever state it is in. When the
+        # database node changes release, a rolling plan runs expand + migrate first
+        # (no-ops when nothing is pending) and contract last, as kolla-ansible does,
+        # and a legacy one db_sync: the check container would only add its time.
+        "needs_schema": False,
         "steps": [],
         "refusal": why_not,
     }
     if why_not:
         return result
+    result["needs_schema"] = schema_status is None and db_node not in releasing
     unknown_schema_moves = schema_status is None and bool(releasing)
     if strategy == "rolling":
         size = max(1, min(int(max_unavailable), len(ids) - 1))

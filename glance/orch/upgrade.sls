@@ -52,8 +52,12 @@ glance-orch-upgrade-test-fail_without_changes:
                 ~ why_not | join('; ')) | json }}
     - failhard: true
 {%- else %}
-{#-   saltutil.runner keeps `arg` for itself: salt.execute's own arguments go in kwarg #}
-{%-   set prepare_kwargs = {'pillar': override, 'db_check': true} %}
+{#-   saltutil.runner keeps `arg` for itself: salt.execute's own arguments go in kwarg.
+      A legacy run stops every host before db_sync, so its database node checks the
+      schema in prepare (a database that does not answer refuses the run with nothing
+      stopped); a rolling run expands online first, where the same fault stops it. #}
+{%-   set prepare_kwargs = {'pillar': override,
+                            'db_check': not s.flags.glance_enable_rolling_upgrade} %}
 {%-   set answers = salt['saltutil.runner']('salt.execute',
         arg=[hosts | join(','), 'glance_upgrade.prepare'],
         kwarg={'tgt_type': 'list', 'kwarg': prepare_kwargs}) if hosts else {} %}
@@ -63,10 +67,11 @@ glance-orch-upgrade-test-fail_without_changes:
                      'shared_storage': s.shared_storage,
                      'managed_lb': s.loadbalancer.hosts | length > 0} %}
 {%-   set plan = salt['glance_upgrade.plan'](hosts, reports, s.image, **options) %}
-{%-   if not plan.refusal %}
-{#-     the database node ran db check with the pulled target image in prepare; asked
-        here only when its report has no answer #}
-{%-     set schema = reports[plan.db_node].get('schema') %}
+{%-   set schema = reports[plan.db_node].get('schema') if plan.db_node else none %}
+{%-   if plan.needs_schema or (schema is not none and not plan.refusal) %}
+{#-     the schema state from prepare (legacy), or asked now when the plan cannot do
+        without it (the database node already runs the target: a resumed run, a
+        restart): db check with the target image #}
 {%-     if schema is none %}
 {%-       set db_status = salt['saltutil.runner']('salt.execute',
             arg=[plan.db_node, 'glance_db.status'], kwarg={'arg': [s.image]}) %}

@@ -628,3 +628,25 @@ def test_lb_enable_on_a_host_that_is_no_balancer_only_answers(monkeypatch):
     monkeypatch.setattr(gu, "__grains__", {"id": "node3"}, raising=False)
     monkeypatch.setattr(gu, "_lb_socket", lambda: pytest.fail("touched the balancer"))
     assert gu.lb_enable("node2", lb_hosts=["node1"]) == {"answered": "node3"}
+
+
+def test_a_release_change_on_the_database_node_needs_no_schema_check_first():
+    # expand + migrate first (no-ops when nothing is pending), contract last: the
+    # answer of a check container would not change a step
+    result = plan()
+    assert result["needs_schema"] is False
+    assert actions(result)[0] == "db expand+migrate"
+    assert actions(result)[-1] == "db contract"
+
+
+@pytest.mark.parametrize("current", [
+    {"node1": NEW},  # resumed after the first batch
+    {host: NEW for host in HOSTS},  # every host done: contract may still be pending
+])
+def test_a_plan_with_the_database_node_on_the_target_asks_for_the_schema(current):
+    assert plan(current)["needs_schema"] is True
+    assert plan(current, schema_status="current")["needs_schema"] is False
+
+
+def test_a_refused_plan_asks_for_nothing():
+    assert plan(rolling=True, shared_storage=False)["needs_schema"] is False
