@@ -4,6 +4,7 @@ has one. Unit tests hand states a plain dict as ``__salt__``, so without this a 
 to a hidden function passes them and fails only on a real minion."""
 
 import functools
+import inspect
 import pathlib
 import re
 
@@ -30,8 +31,9 @@ def exposed(module_name):
     # by path: _states/ holds modules of the same names
     module = load(module_name, "modules")
     names = getattr(module, "__all__", None)
+    # the loader takes functions, not classes or other callables
     public = {name for name, value in vars(module).items()
-              if callable(value) and not name.startswith("_")}
+              if inspect.isfunction(value) and not name.startswith("_")}
     return public if names is None else public & set(names)
 
 
