@@ -40,21 +40,42 @@ def _needs_upgrade(ret, image, check):
 
 
 def _wait_for_db_node(salt, image, binds, database, check, wait, grace, interval):
+    """
+    Wait for the database node's bootstrap. A plain apply never migrates a populated
+    schema, so one that is behind and whose alembic revision has not moved for
+    ``grace`` seconds is not being bootstrapped (the database node refused a newer
+    release, or is not applying): stop waiting. While the schema is behind at the
+    revision the last check saw, no new check container runs (it would say the same).
+    """
     start = time.monotonic()
+    revision = checked = _revision(salt, database)
+    moved = start
     while check["status"] not in OK and time.monotonic() - start < wait:
-        if (check["status"] in ("expand", "migrate") and time.monotonic() - start > grace
-                and salt["glance_db.populated"](database)):
-            break
         time.sleep(interval)
+        now = _revision(salt, database)
+        if now != revision:
+            revision, moved = now, time.monotonic()
+        if check["status"] in ("expand", "migrate") and now is not None and now == checked:
+            if time.monotonic() - moved >= grace and salt["glance_db.populated"](database):
+                # one last look: the bootstrap may have ended just before the first read
+                return salt["glance_db.check"](image, binds)
+            continue
+        checked = now
         check = salt["glance_db.check"](image, binds)
     return check
 
 
-def _has_schema(salt, database):
+def _revision(salt, database):
+    """The database's alembic revision; None without a schema or when it does not answer
+    (the check container reports why)."""
     try:
-        return bool(salt["glance_db.revision"](database))
+        return salt["glance_db.revision"](database)
     except Exception:  # pylint: disable=broad-except — the full check reports it
-        return False
+        return None
+
+
+def _has_schema(salt, database):
+    return bool(_revision(salt, database))
 
 
 def _ret(name):
@@ -73,7 +94,7 @@ def _failed_check(ret, check, db_node):
 
 
 def current(name, image, binds, config_dir, db_node, database, bootstrap=False, wait=600,
-            upgrade_grace=60, interval=3, schema_ready=False):
+            upgrade_grace=20, interval=3, schema_ready=False):
     """
     Make sure the schema is current.
 
@@ -88,8 +109,9 @@ def current(name, image, binds, config_dir, db_node, database, bootstrap=False, 
     database
         settings["database"]: tells a fresh database from one that needs an upgrade.
     upgrade_grace
-        Seconds a non-database node waits on a populated schema that is behind
-        before it says an upgrade is needed (a db_sync in progress looks the same).
+        Seconds a non-database node waits on a populated schema that is behind and
+        whose alembic revision does not move before it says an upgrade is needed (a
+        db_sync in progress looks the same, but its revision moves).
     bootstrap
         True on the database node: run db_sync + metadefs when behind.
         False elsewhere: wait up to ``wait`` seconds for the database node.

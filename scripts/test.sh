@@ -2,7 +2,8 @@
 # The test command (README and CI): installs what is missing, lints, then runs
 # every tier: unit, render (real salt-call), integration (real dockerd, registry,
 # MariaDB, salt-master + 3 minions, Glance). Extra arguments go to pytest,
-# e.g. `bash scripts/test.sh -m unit` or `bash scripts/test.sh test/render`.
+# e.g. `bash scripts/test.sh -m unit` or `bash scripts/test.sh test/render`. The
+# integration tier runs in one pytest-xdist worker, unit and render in another.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -15,7 +16,8 @@ salt-lint $(git ls-files '*.sls' 2>/dev/null || find glance -name '*.sls')
 
 echo "== pytest"
 set +e
-python -m pytest "$@"
+# two workers (pytest-xdist): the integration tier in one, unit + render beside it
+python -m pytest -n "${GLANCE_TEST_WORKERS:-2}" --dist loadgroup "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -22,7 +22,7 @@ def shared_pillar(stack, **extra):
 @pytest.fixture(scope="module")
 def shared(stack):
     """Three API hosts on the shared datadir, with one image uploaded through node1."""
-    run = stack.deploy(**shared_pillar(stack))
+    run = stack.deploy(fun="state.highstate", **shared_pillar(stack))
     assert run.ok(), run
     payload = random_payload(5 * MB, "shared")
     image_id = upload_image(ADDRESSES["node1"], "shared-1", payload)
