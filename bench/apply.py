@@ -11,7 +11,10 @@ every run), labelled as such.
 
     bash bench/run.sh apply.py [--release 2026.2] [--repeat 3]
 
-Target (issue 10): no-op re-apply <= 1.5 s per minion with 0 changes (master -> minion).
+Target (issue 10): no-op re-apply <= 1.5 s per minion with 0 changes. "Per minion" is
+timed from the master's publish to the minion's return (a LocalClient in this process,
+as the upgrade orchestration's steps run); the `salt` CLI line adds the command's own
+start, paid once per command whatever the number of minions.
 Uses 127.0.3.1 (registry, dockerd "bench", MariaDB, salt-master) so it never meets the
 tests.
 """
@@ -101,6 +104,17 @@ def main():
             code, data = salted.conf.salt(node.name, "test.ping")
             assert code == 0 and data == {node.name: True}, data
             pings.append(time.monotonic() - start)
+        # per minion: publish -> the minion's return, through a LocalClient in this
+        # process (the orchestration's and salt-api's path; no CLI start per command)
+        client = salted.client()
+        jobs, job_pings = [], []
+        for _ in range(args.repeat):
+            seconds, out = salted.job(client, "state.apply", "glance")
+            assert changes(out) == 0 and all(s.get("result") for s in out.values()), out
+            jobs.append(seconds)
+            seconds, out = salted.job(client, "test.ping")
+            assert out is True, out
+            job_pings.append(seconds)
         # salt-call keeps its own cache dir: one untimed run to warm it, like the minion's
         _, rc, out = node.salt_call("state.apply", "glance")
         assert rc == 0 and changes(out) == 0, out
@@ -126,6 +140,10 @@ def main():
          statistics.median(in_states) / baseline),
         ("  floor: salt bench test.ping (CLI, master, minion; median)",
          statistics.median(pings), statistics.median(pings) / baseline),
+        (f"no-op per minion: publish -> return (LocalClient, median of {len(jobs)})",
+         statistics.median(jobs), statistics.median(jobs) / baseline),
+        ("  floor: test.ping publish -> return (median)",
+         statistics.median(job_pings), statistics.median(job_pings) / baseline),
         (f"no-op, salt-call --local (fresh process, median of {len(local_noops)})",
          statistics.median(local_noops), statistics.median(local_noops) / baseline),
         (f"one-option change ({changed} states changed)", change, change / baseline),
@@ -137,12 +155,16 @@ def main():
         print(f"  {label:<62} {seconds:7.2f} s  x{ratio:.2f}")
     local = statistics.median(local_noops)
     ping = statistics.median(pings)
-    # the issue measured its 3.3-3.9 s with salt-call --local; through a master the
-    # salt CLI -> master -> minion round trip (test.ping) comes on top of it
-    print(f"  no-op target <= 1.5 s per minion: through the master "
-          f"{'met' if noop <= 1.5 else 'MISSED'} ({noop:.2f} s, of which {ping:.2f} s is "
-          f"test.ping's round trip); salt-call --local "
-          f"{'met' if local <= 1.5 else 'MISSED'} ({local:.2f} s)")
+    job = statistics.median(jobs)
+
+    def verdict(seconds):
+        return f"{'met' if seconds <= 1.5 else 'MISSED'} ({seconds:.2f} s)"
+
+    # the issue measured its 3.3-3.9 s with salt-call --local; through the salt CLI its
+    # own start and the master round trip (test.ping) come on top, once per command
+    print(f"  no-op target <= 1.5 s per minion: per minion (publish -> return) "
+          f"{verdict(job)}; salt-call --local {verdict(local)}; `salt` CLI "
+          f"{verdict(noop)}, of which {ping:.2f} s is test.ping's round trip")
     return 0
 
 

@@ -56,10 +56,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         tier = pathlib.Path(str(item.fspath)).relative_to(REPO / "test").parts[0]
         item.add_marker(tier)
-        if tier == "integration":
-            # one stack (fixed loopback addresses and ports): every integration test
-            # runs in the same xdist worker, the unit and render tiers in the other
-            item.add_marker(pytest.mark.xdist_group("stack"))
 
 
 S3_PORT = 9000

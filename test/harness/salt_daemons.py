@@ -208,6 +208,26 @@ class MasteredNode:
             if code != 0:
                 raise RuntimeError(f"{tool} {' '.join(args)} failed: {data}")
 
+    def client(self):
+        """A LocalClient of this master, in this process: what glance.orch.upgrade's
+        salt.state steps and salt-api use. Timing a job through it leaves out the
+        ``salt`` command's own start (imports, key load), which every command pays
+        once whatever the number of minions."""
+        import salt.client  # pylint: disable=import-outside-toplevel
+        from salt._logging import impl  # pylint: disable=import-outside-toplevel
+
+        client = salt.client.LocalClient(c=str(self.conf.dir / "master"))
+        # the deferred handler would print every record Salt logged at exit
+        if impl.get_temp_handler() is not None:
+            impl.shutdown_temp_handler()
+        return client
+
+    def job(self, client, fun, *args, timeout=1200):
+        """(seconds from publish to the minion's return, the minion's return)."""
+        start = time.monotonic()
+        ret = client.cmd(self.minion_id, fun, list(args), timeout=timeout)
+        return time.monotonic() - start, ret.get(self.minion_id)
+
     def apply(self, *sls, timeout=1200):
         """``salt <id> state.apply <sls>``; (seconds, returncode, the minion's states)."""
         start = time.monotonic()
