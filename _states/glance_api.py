@@ -46,9 +46,15 @@ def tcp_probe(host, port, timeout=3.0):
         return str(exc)
 
 
-def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep, want=200):
-    """Pure loop: probe until ``want`` or ``timeout`` seconds; returns (ok, last seen, seconds)."""
+def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep, want=200,
+         give_up=None, give_up_every=2.0):
+    """
+    Pure loop: probe until ``want`` or ``timeout`` seconds; returns (ok, last seen,
+    seconds). ``give_up`` (looked at every ``give_up_every`` seconds) returns why
+    waiting longer is pointless, or None; its reason is then the last thing seen.
+    """
     start = clock()
+    look = start + give_up_every
     while True:
         seen = probe_fn()
         elapsed = clock() - start
@@ -56,10 +62,36 @@ def wait(probe_fn, timeout, interval, clock=time.monotonic, sleep=time.sleep, wa
             return True, seen, elapsed
         if elapsed >= timeout:
             return False, seen, elapsed
+        if give_up is not None and clock() >= look:
+            reason = give_up()
+            if reason:
+                return False, GaveUp(reason), elapsed
+            look = clock() + give_up_every
         sleep(min(interval, max(timeout - elapsed, 0)))
 
 
-def _await(name, probe_fn, want, timeout, interval, say):
+class GaveUp(str):
+    """What :func:`wait` returns as last seen when ``give_up`` ended the wait."""
+
+
+def crash_loop(first, now):
+    """
+    Pure: why a container will not get healthy, from two ``docker inspect`` results
+    (the first of the wait and the latest), or None. A glance-api that exits on start
+    (a config it cannot load, a missing file) is restarted by its restart policy
+    again and again; waiting out the health timeout shows nothing more.
+    """
+    state = now.get("State") or {}
+    restarts = int(now.get("RestartCount") or 0) - int(first.get("RestartCount") or 0)
+    if restarts >= 2:
+        return (f"it exited and was restarted {restarts} times while waiting (last exit "
+                f"code {state.get('ExitCode')}): it fails on start")
+    if state.get("Status") in ("exited", "dead"):
+        return f"it is {state['Status']} (exit code {state.get('ExitCode')})"
+    return None
+
+
+def _await(name, probe_fn, want, timeout, interval, say, give_up=None):
     """
     The shape of :func:`healthy` and :func:`listening`: with ``test=True`` one probe,
     ``want`` reported as True and anything else as "would wait" (None), never the full
@@ -75,7 +107,7 @@ def _await(name, probe_fn, want, timeout, interval, say):
             ret["result"] = None
             ret["comment"] = say["would"](seen)
         return ret
-    ok, seen, elapsed = wait(probe_fn, timeout, interval, want=want)
+    ok, seen, elapsed = wait(probe_fn, timeout, interval, want=want, give_up=give_up)
     if ok:
         ret["comment"] = say["after"](elapsed)
         return ret
@@ -84,23 +116,51 @@ def _await(name, probe_fn, want, timeout, interval, say):
     return ret
 
 
+def _inspect(container):
+    try:
+        return __salt__["docker.inspect_container"](container)  # noqa: F821
+    except Exception:  # pylint: disable=broad-except — gone or no docker: keep probing
+        return {}
+
+
+def _log_tail(container, lines=15):
+    try:
+        return str(__salt__["docker.logs"](container, tail=lines))  # noqa: F821
+    except Exception:  # pylint: disable=broad-except
+        return ""
+
+
 def healthy(name, timeout=300, interval=0.2, container="glance_api"):
     """
-    ``name`` (the /healthcheck URL) answers 200 within ``timeout`` seconds.
+    ``name`` (the /healthcheck URL) answers 200 within ``timeout`` seconds. A
+    container that keeps exiting (restarted twice during the wait, or exited) fails
+    the state at once with its last log lines, instead of after the whole timeout.
 
     With ``test=True`` one probe: 200 is reported as healthy (result True), anything
     else as "would wait" (result None) — never the full timeout.
     """
+    first = {}
+
+    def give_up():
+        if not first:
+            first.update(_inspect(container) or {"RestartCount": 0})
+            return None
+        reason = crash_loop(first, _inspect(container))
+        return f"{container}: {reason}. Last log lines:\n{_log_tail(container)}" \
+            if reason else None
+
     return _await(name, lambda: probe(name), 200, timeout, interval, {
         "now": lambda seen: f"{container} answers 200 at {name}",
         "would": lambda seen: (f"{container} gives {verdict(seen)} at {name} now: a real "
                                f"run waits up to {timeout} s for 200"),
         "after": lambda elapsed: f"{container} answers 200 at {name} (after {elapsed:.1f} s)",
         "failed": lambda seen: (
+            f"{container} does not answer 200 at {name}: {seen}" if isinstance(
+                seen, GaveUp) else
             f"{container} did not answer 200 at {name} within {timeout} s (last: "
             f"{verdict(seen)}) — see `docker logs {container}` and "
             "/var/log/kolla/glance/ on this host; glance_api_healthy_timeout sets the wait"),
-    })
+    }, give_up=give_up)
 
 
 def listening(name, port, timeout=60, interval=0.2, container="glance_haproxy"):

@@ -216,7 +216,7 @@ class MasteredNode:
         import salt.client  # pylint: disable=import-outside-toplevel
         from salt._logging import impl  # pylint: disable=import-outside-toplevel
 
-        client = salt.client.LocalClient(c=str(self.conf.dir / "master"))
+        client = salt.client.LocalClient(c_path=str(self.conf.dir / "master"))
         # the deferred handler would print every record Salt logged at exit
         if impl.get_temp_handler() is not None:
             impl.shutdown_temp_handler()

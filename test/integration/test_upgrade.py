@@ -87,24 +87,6 @@ def orchestration_text(ret):
     return json.dumps(ret.data) + str(ret.stdout)
 
 
-def test_rolling_upgrade_serves_every_request(stack, images):
-    before = deploy_with_images(stack, upgrade_pillar(stack, "glance_rolling"))
-    client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
-    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
-    summary = client.stop()
-    assert ret.returncode == 0, ret.stdout[-4000:]
-    assert summary["requests"] > 100 and summary["failed"] == 0, summary
-    assert set(serving(stack).values()) == {images[NEW]}
-    assert schema(stack, images[NEW]) == "current"
-    assert_images_intact(before)
-    # the run ends with glance.status (data here: the test's salt-run prints json):
-    # every host on the new release, healthy, nothing drifts
-    status = orchestration_state(ret.data, "glance-orch-upgrade-salt-runner")["changes"]["return"]
-    assert [(h["release"], h["health"], h["drift"]) for h in status["hosts"]] == [
-        (NEW, "healthy", "none")] * 3, status
-    assert status["drift"] == [] and status["schema"].startswith("current"), status
-
-
 def rolling_to(stack, images, release, before):
     """One more rolling upgrade under load: 0 failed requests, every host on
     ``release``, schema current, every image as it was."""
@@ -139,7 +121,7 @@ def test_legacy_upgrade_completes_and_its_outage_is_measured(stack, images):
 
 
 def test_unhealthy_node_stops_the_upgrade_and_a_rerun_finishes(stack, images, custom_files):
-    pillar = upgrade_pillar(stack, "glance_failure", glance_api_healthy_timeout=40)
+    pillar = upgrade_pillar(stack, "glance_failure", glance_api_healthy_timeout=120)
     before = deploy_with_images(stack, pillar)
     # node2's new config cannot load the API pipeline: its new container never gets healthy
     custom_files("glance/node2/glance-api.conf", "[paste_deploy]\nflavor = missing\n")
@@ -147,6 +129,9 @@ def test_unhealthy_node_stops_the_upgrade_and_a_rerun_finishes(stack, images, cu
     ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
     summary = client.stop()
     assert ret.returncode != 0
+    # glance-api exits on start and is restarted: the health wait says so with its log
+    # lines at once instead of waiting out its 120 s
+    assert "fails on start" in orchestration_text(ret), orchestration_text(ret)[-4000:]
     # node2 was drained before it was replaced and stays out: nobody saw it fail
     assert summary["requests"] > 50 and summary["failed"] == 0, summary
     now = serving(stack)
@@ -428,9 +413,11 @@ def test_the_database_down_during_expand_stops_the_run_and_a_rerun_finishes(
     assert_images_intact(before)
 
 
-def test_registry_then_minion_faults_on_both_upgrade_paths(stack, images, registry):
-    """2022.2 -> 2025.1 with the registry gone after the first node: every host pulled
-    the new image before the first one was drained, so the run finishes under load.
+def test_rolling_upgrades_serve_every_request_through_registry_and_minion_faults(
+        stack, images, registry):
+    """2022.2 -> 2025.1 under load with the registry gone after the first node: every
+    host pulled the new image before the first one was drained, so the run finishes
+    with 0 failed requests, the schema current and the status it prints clean.
     Then 2025.1 -> 2026.2 with node3's minion gone after the first node: the run stops
     before node3 is drained or stopped (it keeps serving through the balancer); once
     the minion is back the same command finishes."""
@@ -447,7 +434,14 @@ def test_registry_then_minion_faults_on_both_upgrade_paths(stack, images, regist
     assert ret.returncode == 0, ret.stdout[-4000:]
     assert summary["requests"] > 100 and summary["failed"] == 0, summary
     assert set(serving(stack).values()) == {images[NEW]}
+    assert schema(stack, images[NEW]) == "current"
     assert_images_intact(before)
+    # the run ends with glance.status (data here: the test's salt-run prints json):
+    # every host on the new release, healthy, nothing drifts
+    status = orchestration_state(ret.data, "glance-orch-upgrade-salt-runner")["changes"]["return"]
+    assert [(h["release"], h["health"], h["drift"]) for h in status["hosts"]] == [
+        (NEW, "healthy", "none")] * 3, status
+    assert status["drift"] == [] and status["schema"].startswith("current"), status
 
     ids = stack.container_ids()
     minion = stack.minions["node3"]

@@ -1,6 +1,7 @@
 """glance_api.healthy / listening: the wait loop and the test-mode answer (a local socket
 stands in for the balancer)."""
 
+import functools
 import itertools
 import socket
 
@@ -52,7 +53,7 @@ def test_test_mode_probes_once_and_never_reports_a_change(monkeypatch, seen, res
 def test_a_real_run_that_never_gets_200_fails_naming_the_container(monkeypatch):
     monkeypatch.setattr(api, "probe", lambda url, timeout=3.0: 503)
     monkeypatch.setattr(api, "wait",
-                        lambda probe_fn, timeout, interval, want: (False, probe_fn(), 5))
+                        lambda probe_fn, timeout, interval, want, **_: (False, probe_fn(), 5))
     monkeypatch.setattr(api, "__opts__", {"test": False}, raising=False)
     ret = api.healthy("http://10.0.0.1:9292/healthcheck", timeout=5)
     assert ret["result"] is False and "docker logs glance_api" in ret["comment"]
@@ -143,3 +144,51 @@ def test_an_ipv6_balancer_is_shown_in_brackets(monkeypatch, free_port):
     monkeypatch.setattr(api, "__opts__", {"test": True}, raising=False)
     ret = api.listening("::1", port, timeout=300)
     assert f"nothing listens on [::1]:{port} now" in ret["comment"]
+
+
+def test_the_wait_gives_up_early_when_told_why():
+    looks = iter([None, None, "it keeps exiting"])
+    ok, last, elapsed = api.wait(lambda: "Connection refused", 300, 1, clock=fake_clock(1),
+                                 sleep=lambda _: None, give_up=lambda: next(looks),
+                                 give_up_every=2)
+    assert ok is False and isinstance(last, api.GaveUp) and last == "it keeps exiting"
+    assert elapsed < 20
+
+
+@pytest.mark.parametrize("first, now, words", [
+    ({"RestartCount": 3}, {"RestartCount": 5, "State": {"Status": "restarting",
+                                                        "ExitCode": 1}},
+     "restarted 2 times"),
+    ({"RestartCount": 0}, {"RestartCount": 0, "State": {"Status": "exited", "ExitCode": 2}},
+     "it is exited (exit code 2)"),
+])
+def test_a_container_that_keeps_exiting_is_a_reason_to_stop_waiting(first, now, words):
+    assert words in api.crash_loop(first, now)
+
+
+@pytest.mark.parametrize("now", [
+    {"RestartCount": 4, "State": {"Status": "running"}},  # one restart: may still come up
+    {"RestartCount": 3, "State": {"Status": "running"}},
+    {},  # inspect failed: keep probing
+])
+def test_a_running_or_unknown_container_is_waited_for(now):
+    assert api.crash_loop({"RestartCount": 3}, now) is None
+
+
+def test_a_crash_looping_container_fails_the_state_with_its_logs(monkeypatch):
+    inspections = iter([{"RestartCount": 0, "State": {"Status": "running"}},
+                        {"RestartCount": 1, "State": {"Status": "restarting"}},
+                        {"RestartCount": 2, "State": {"Status": "restarting",
+                                                      "ExitCode": 1}}])
+    monkeypatch.setattr(api, "__salt__", {
+        "docker.inspect_container": lambda name: next(inspections),
+        "docker.logs": lambda name, tail: "paste.deploy: LookupError: No section 'missing'",
+    }, raising=False)
+    monkeypatch.setattr(api, "__opts__", {"test": False}, raising=False)
+    monkeypatch.setattr(api, "probe", lambda url, timeout=3.0: "Connection refused")
+    monkeypatch.setattr(api, "wait", functools.partial(api.wait, clock=fake_clock(1),
+                                                       sleep=lambda _: None))
+    ret = api.healthy("http://10.0.0.1:9292/healthcheck", timeout=300)
+    assert ret["result"] is False
+    assert "restarted 2 times" in ret["comment"] and "No section 'missing'" in ret["comment"]
+    assert "within 300 s" not in ret["comment"]
