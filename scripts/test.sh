@@ -19,7 +19,10 @@ set +e
 if [ $# -gt 0 ]; then
   python -m pytest "$@"
   rc=$?
-  [ "$rc" -eq 5 ] && echo "pytest collected no tests" >&2
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests" >&2
+    exit 1
+  fi
   exit "$rc"
 fi
 # The whole suite: unit + render (CPU-bound, no daemons, ~4.5 min) run beside the
