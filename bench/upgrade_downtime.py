@@ -4,7 +4,11 @@ real stack (salt-master, 3 minions with their own dockerd, MariaDB, Keystone,
 HAProxy), under the same steady load through the load balancer, for the file
 backend (the shared directory) and for Ceph, in one run:
 
-    bash bench/run.sh upgrade_downtime.py [--backend file] [--backend ceph]
+    bash bench/run.sh upgrade_downtime.py [--backend file] [--backend ceph] [--workers N]
+
+glance-api runs with the formula's default worker count (glance_api_workers unset:
+the host's CPUs up to 5, kolla's openstack_service_workers), as operators get it;
+--workers pins it (the integration suite pins 1).
 
 Lines, per backend:
   rolling, formula HAProxy    glance.orch.upgrade: drain through the runtime API,
@@ -36,8 +40,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", action="append", choices=("file", "ceph"),
                         help="only these backends (default: both)")
+    parser.add_argument("--workers", type=int,
+                        help="glance_api_workers (default: the formula's, CPUs up to 5)")
     args = parser.parse_args()
-    env = dict(os.environ, GLANCE_BENCH_BACKENDS=",".join(args.backend or ("file", "ceph")))
+    env = dict(os.environ, GLANCE_BENCH_BACKENDS=",".join(args.backend or ("file", "ceph")),
+               GLANCE_BENCH_WORKERS=str(args.workers or ""))
     sys.exit(subprocess.call(
         [sys.executable, "-m", "pytest", str(REPO / "bench" / "upgrade_downtime_run.py"),
          "-s", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "log_level=WARNING",

@@ -23,6 +23,8 @@ AROUND = 3.0
 TARGET = 1.5
 # bench/upgrade_downtime.py --backend sets it; both when run directly
 BACKENDS = tuple(os.environ.get("GLANCE_BENCH_BACKENDS", "file,ceph").split(","))
+# glance_api_workers: "" is the formula's default (CPUs up to 5), not the suite's 1
+WORKERS = os.environ.get("GLANCE_BENCH_WORKERS", "")
 ROLLING = "rolling, formula HAProxy"
 UNMANAGED = "rolling, unmanaged HAProxy"
 ALL_AT_ONCE = "all at once (kolla)"
@@ -137,6 +139,7 @@ def undrain(stack):
 def run_line(stack, images, backend, line, extra, balancer):
     database = "glance_bench_{}_{}".format(backend, LINES.index(line))
     undrain(stack)
+    extra = dict(extra, glance_api_workers=WORKERS)
     if line == UNMANAGED:
         def every_node_up():
             for node in ADDRESSES:
@@ -167,7 +170,8 @@ def ratio_line(results, backend, line):
 def report(results):
     print(f"\n{OLD} -> {NEW}, 3 API hosts behind HAProxy, load {RATE:.0f} req/s "
           f"(list, show, download 1 MB, upload 64 KB) from {AROUND:.0f} s before to "
-          f"{AROUND:.0f} s after the upgrade call; upgrade = the call")
+          f"{AROUND:.0f} s after the upgrade call; upgrade = the call; glance_api_workers "
+          f"{WORKERS or f'unset (the formula default: {min(os.cpu_count() or 1, 5)} here)'}")
     print(f"  {'backend':<7} {'strategy':<27} {'failed / requests':>17} "
           f"{'longest outage':>14} {'p99':>7} {'upgrade':>8}")
     for (backend, line), r in results.items():
