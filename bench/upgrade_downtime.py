@@ -5,6 +5,12 @@ HAProxy), under the same steady load through the load balancer, for the file
 backend (the shared directory) and for Ceph, in one run:
 
     bash bench/run.sh upgrade_downtime.py [--backend file] [--backend ceph] [--workers N]
+        [--line rolling --line all-at-once ...] [--rounds N]
+
+--line runs only those lines (rolling, unmanaged, all-at-once, legacy); --rounds N
+runs them N times, round after round, and prints each round's ratio and their
+median, which then decides the verdict (this 2-core VM moves a single ratio by
+0.3x from run to run).
 
 glance-api runs with the formula's default worker count (glance_api_workers unset:
 the host's CPUs up to 5, kolla's openstack_service_workers), as operators get it;
@@ -42,9 +48,17 @@ if __name__ == "__main__":
                         help="only these backends (default: both)")
     parser.add_argument("--workers", type=int,
                         help="glance_api_workers (default: the formula's, CPUs up to 5)")
+    parser.add_argument("--line", action="append",
+                        choices=("rolling", "unmanaged", "all-at-once", "legacy"),
+                        help="only these lines (default: all four)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the lines this many times (median ratio decides)")
     args = parser.parse_args()
     env = dict(os.environ, GLANCE_BENCH_BACKENDS=",".join(args.backend or ("file", "ceph")),
-               GLANCE_BENCH_WORKERS=str(args.workers or ""))
+               GLANCE_BENCH_WORKERS=str(args.workers or ""),
+               GLANCE_BENCH_LINES=",".join(args.line or ("rolling", "unmanaged",
+                                                          "all-at-once", "legacy")),
+               GLANCE_BENCH_ROUNDS=str(max(1, args.rounds)))
     sys.exit(subprocess.call(
         [sys.executable, "-m", "pytest", str(REPO / "bench" / "upgrade_downtime_run.py"),
          "-s", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "log_level=WARNING",
