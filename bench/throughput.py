@@ -44,29 +44,6 @@ def floor_mb_s(payload):
     return len(payload) / MB / (time.monotonic() - start)
 
 
-def store_floor_mb_s(payload, directory, chunk=MB):
-    """
-    What glance_store's file driver does with an upload, without Glance around it:
-    each 1 MiB chunk hashed (sha512, md5) and written to a new file on the same
-    filesystem as the store (no fsync, as the driver), the file then removed. Writing
-    needs fresh page-cache pages, whose cost this VM varies (the host reclaims freed
-    guest memory), so the upload is also shown against this floor.
-    """
-    path = pathlib.Path(directory) / "store-floor.bin"
-    start = time.monotonic()
-    sha512, md5 = hashlib.sha512(), hashlib.md5()  # noqa: S324
-    view = memoryview(payload)
-    with open(path, "wb") as handle:
-        for offset in range(0, len(payload), chunk):
-            piece = view[offset:offset + chunk]
-            sha512.update(piece)
-            md5.update(piece)
-            handle.write(piece)
-    seconds = time.monotonic() - start
-    path.unlink()
-    return len(payload) / MB / seconds
-
-
 # the floor again, inside the release's own image (its Python and OpenSSL: what its
 # Glance hashes with), on 256 MB of fresh random bytes, median of 3
 IMAGE_FLOOR = """
@@ -133,19 +110,18 @@ def measure_once(node, token, payload):
     return size / upload, size / download
 
 
-def measure(node, token, payload, repeat, directory):
+def measure(node, token, payload, repeat):
     """
     The first upload of a fresh worker (reported apart), then ``repeat`` more; each
-    upload is followed by the floors on the same bytes (hashing; hashing + writing a
-    new file), so every upload has its own ratios, measured within seconds of it: this
-    VM's speed drifts by 20 % within minutes, and a floor taken minutes away would
-    carry that drift into the ratio. Returns (first (upload, download), first's ratio,
-    upload MB/s list, download MB/s list, ratio list, floor list, store-floor ratio
-    list).
+    upload is followed by the floor on the same bytes, so every upload has its own
+    ratio, measured within seconds of it: this VM's speed drifts by 20 % within
+    minutes (neighbours), and a floor taken minutes away would carry that drift into
+    the ratio. Returns (first (upload, download), first's ratio, upload MB/s list,
+    download MB/s list, ratio list, floor list).
     """
     first = measure_once(node, token, payload)
     first_ratio = first[0] / floor_mb_s(payload)
-    uploads, downloads, ratios, floors, store_ratios = [], [], [], [], []
+    uploads, downloads, ratios, floors = [], [], [], []
     for _ in range(repeat):
         upload, download = measure_once(node, token, payload)
         floor = floor_mb_s(payload)
@@ -153,11 +129,10 @@ def measure(node, token, payload, repeat, directory):
         downloads.append(download)
         ratios.append(upload / floor)
         floors.append(floor)
-        store_ratios.append(upload / store_floor_mb_s(payload, directory))
-    return first, first_ratio, uploads, downloads, ratios, floors, store_ratios
+    return first, first_ratio, uploads, downloads, ratios, floors
 
 
-def run_release(node, release, payload, repeat, directory, chunk_kib=None):
+def run_release(node, release, payload, repeat, chunk_kib=None):
     node.use_release(release)
     node.remove_glance_containers()
     extra = {"glance_file_store_chunk_size": chunk_kib * 1024} if chunk_kib else {}
@@ -168,7 +143,7 @@ def run_release(node, release, payload, repeat, directory, chunk_kib=None):
         raise RuntimeError(f"state.apply glance failed on {release}: {str(out)[-2000:]}")
     token = keystone_session(node.keystone.auth_url, node.keystone.admin_password).get_token()
     try:
-        return measure(node, token, payload, repeat, directory)
+        return measure(node, token, payload, repeat)
     finally:
         node.remove_glance_containers()
 
@@ -189,8 +164,7 @@ def main():
         node = SingleNode("bench", "127.0.3.1", state_dir, release=releases[0]).start()
         try:
             for release in releases:
-                measured = run_release(node, release, payload, args.repeat, state_dir,
-                                       args.chunk_kib)
+                measured = run_release(node, release, payload, args.repeat, args.chunk_kib)
                 rows.append((release, *measured, image_floor_mb_s(node, release)))
         finally:
             node.stop()
@@ -203,18 +177,16 @@ def main():
           " x floor: the median of each upload over the floor taken right after it")
     print("  image floor: the same hashing in the release's own image (its Python and "
           "OpenSSL), what its Glance can reach at best")
-    print("  x store floor: each upload over hashing + writing the same bytes to a new "
-          "file right after it (the file driver's work without Glance)")
     print(f"  {'release':<8} {'upload MB/s':>12} {'x floor':>8} {'download MB/s':>14} "
           f"{'first upload':>13} {'x floor':>8} {'image floor':>12} {'x image floor':>14}"
-          f" {'x store floor':>14}  uploads (x floor each)")
+          "  uploads (x floor each)")
     by_release = {}
-    for release, first, first_ratio, uploads, downloads, ratios, _, stored, own in rows:
+    for release, first, first_ratio, uploads, downloads, ratios, _, own in rows:
         upload = statistics.median(uploads)
         by_release[release] = (upload, statistics.median(ratios))
         print(f"  {release:<8} {upload:12.0f} {statistics.median(ratios):8.2f} "
               f"{statistics.median(downloads):14.0f} {first[0]:13.0f} {first_ratio:8.2f} "
-              f"{own:12.0f} {upload / own:14.2f} {statistics.median(stored):14.2f}  "
+              f"{own:12.0f} {upload / own:14.2f}  "
               + " ".join(f"{u:.0f} ({r:.2f})" for u, r in zip(uploads, ratios)))
     if "2026.2" in by_release:
         ratio = by_release["2026.2"][1]
