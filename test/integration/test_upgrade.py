@@ -87,12 +87,27 @@ def orchestration_text(ret):
     return json.dumps(ret.data) + str(ret.stdout)
 
 
+def timed_orchestrate(stack, release):
+    """The orchestration to ``release`` and its seconds."""
+    start = time.monotonic()
+    ret = stack.orchestrate(openstack_release=release, openstack_tag=release)
+    return ret, time.monotonic() - start
+
+
+def say(what, summary, seconds):
+    """One line per fault for the log (pytest -s or -rP shows it)."""
+    print(f"\n{what}: {summary['failed']} failed / {summary['requests']} requests through "
+          f"the LB, longest outage {summary['longest_outage']:.1f} s, p99 "
+          f"{summary['p99']:.2f} s; the orchestration took {seconds:.1f} s")
+
+
 def rolling_to(stack, images, release, before):
     """One more rolling upgrade under load: 0 failed requests, every host on
     ``release``, schema current, every image as it was."""
     client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
-    ret = stack.orchestrate(openstack_release=release, openstack_tag=release)
+    ret, seconds = timed_orchestrate(stack, release)
     summary = client.stop()
+    say(f"rolling to {release}", summary, seconds)
     assert ret.returncode == 0, ret.stdout[-4000:]
     assert summary["requests"] > 100 and summary["failed"] == 0, summary
     assert set(serving(stack).values()) == {images[release]}
@@ -126,8 +141,9 @@ def test_unhealthy_node_stops_the_upgrade_and_a_rerun_finishes(stack, images, cu
     # node2's new config cannot load the API pipeline: its new container never gets healthy
     custom_files("glance/node2/glance-api.conf", "[paste_deploy]\nflavor = missing\n")
     client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
-    ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    ret, seconds = timed_orchestrate(stack, NEW)
     summary = client.stop()
+    say("a new container that never gets healthy (node2)", summary, seconds)
     assert ret.returncode != 0
     # glance-api exits on start and is restarted: the health wait says so with its log
     # lines at once instead of waiting out its 120 s
@@ -143,7 +159,8 @@ def test_unhealthy_node_stops_the_upgrade_and_a_rerun_finishes(stack, images, cu
             assert download_sha256(address, image) == digest
 
     (stack.work / "custom/glance/node2/glance-api.conf").unlink()
-    again = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    again, seconds = timed_orchestrate(stack, NEW)
+    print(f"the re-run after the fix took {seconds:.1f} s")
     assert again.returncode == 0, again.stdout[-4000:]
     assert set(serving(stack).values()) == {images[NEW]}
     assert schema(stack, images[NEW]) == "current"
@@ -387,11 +404,12 @@ def test_the_database_down_during_expand_stops_the_run_and_a_rerun_finishes(
         # the database stops as soon as the expand container exists on the database node
         with When(lambda: container_exists(stack, "node1", "glance_db_upgrade"),
                   mariadb.stop) as fault:
-            ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+            ret, seconds = timed_orchestrate(stack, NEW)
         assert fault.fired_at is not None, ret.stdout[-4000:]
     finally:
         mariadb.resume()
-    client.stop()
+    # requests that need the database fail while it is down: not the upgrade's doing
+    say("the database down during db expand", client.stop(), seconds)
     assert ret.returncode != 0
     text = orchestration_text(ret)
     assert "127.0.0.1:3306 stopped answering during db expand" in text, text[-4000:]
@@ -404,8 +422,9 @@ def test_the_database_down_during_expand_stops_the_run_and_a_rerun_finishes(
         assert serves(address, before)
 
     client = LoadClient(LB_ADDRESS, next(iter(before)), rate=20).start()
-    again = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+    again, seconds = timed_orchestrate(stack, NEW)
     summary = client.stop()
+    say("the re-run once the database is back", summary, seconds)
     assert again.returncode == 0, again.stdout[-4000:]
     assert summary["failed"] == 0, summary
     assert set(serving(stack).values()) == {images[NEW]}
@@ -426,8 +445,9 @@ def test_rolling_upgrades_serve_every_request_through_registry_and_minion_faults
     try:
         with When(lambda: glance_api_runs(stack, "node1", images[NEW]),
                   registry.stop) as fault:
-            ret = stack.orchestrate(openstack_release=NEW, openstack_tag=NEW)
+            ret, seconds = timed_orchestrate(stack, NEW)
         summary = client.stop()
+        say("the registry gone after the first node", summary, seconds)
         assert fault.fired_at is not None and not registry.running()
     finally:
         registry.start()
@@ -449,8 +469,9 @@ def test_rolling_upgrades_serve_every_request_through_registry_and_minion_faults
     try:
         with When(lambda: glance_api_runs(stack, "node1", images[NEWEST]),
                   minion.terminate) as fault:
-            ret = stack.orchestrate(openstack_release=NEWEST, openstack_tag=NEWEST)
+            ret, seconds = timed_orchestrate(stack, NEWEST)
         summary = client.stop()
+        say("node3's minion gone after the first node", summary, seconds)
         assert fault.fired_at is not None
     finally:
         if not minion.is_running():
