@@ -95,7 +95,7 @@ def timed_orchestrate(stack, release):
 
 
 def say(what, summary, seconds):
-    """One line per fault for the log (pytest -s or -rP shows it)."""
+    """One line per upgrade run under load, for the log (pytest -s or -rP shows it)."""
     print(f"\n{what}: {summary['failed']} failed / {summary['requests']} requests through "
           f"the LB, longest outage {summary['longest_outage']:.1f} s, p99 "
           f"{summary['p99']:.2f} s; the orchestration took {seconds:.1f} s")
